@@ -1,0 +1,29 @@
+// The policy feature's public surface; other features import from here only.
+export {
+  ACTION_CLASS_PATTERN,
+  decisionNameSchema,
+  decisionSchema,
+  escalationSchema,
+  policyInputSchema,
+  type Decision,
+  type DecisionName,
+  type Escalation,
+  type PolicyInput,
+} from './contract.ts';
+export { formatPolicyError, policyErrorCodes, type PolicyError, type PolicyErrorCode } from './errors.ts';
+export {
+  loadPolicyBundleFromFiles,
+  type BundleFile,
+  type LoadResult,
+  type PolicyBundle,
+  type PolicySourceFile,
+} from './bundle.ts';
+export { loadPolicyBundle } from './loader.ts';
+export type { ConditionTrace, Explanation, RuleTrace } from './explain.ts';
+export {
+  PolicyBundleRefusedError,
+  PolicyStore,
+  type PolicyLoadEvent,
+  type PolicyRefusedEvent,
+  type PolicyStoreOptions,
+} from './store.ts';
