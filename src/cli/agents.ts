@@ -1,0 +1,57 @@
+import { parseEnv } from '../config/env';
+import { connectDb } from '../db/client';
+import { AgentInputError, createAgent, listAgents } from '../auth/agents';
+import { parseFlags, type CliIo } from './io';
+
+const USAGE = `usage:
+  countersign agents create NAME --scopes 'a.b.*,c.d' [--owner TEAM] [--rate-limit N]
+  countersign agents list [--json]`;
+
+export async function runAgentsCommand(argv: string[], io: CliIo, operator: string): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { flags, positionals } = parseFlags(rest);
+  const env = parseEnv();
+  if (!env.DATABASE_URL) {
+    io.stderr('DATABASE_URL is not set');
+    return 2;
+  }
+  const handle = connectDb(env.DATABASE_URL, { max: 1 });
+  try {
+    if (sub === 'create') {
+      const name = positionals[0];
+      const scopes = typeof flags.scopes === 'string' ? flags.scopes.split(',').map((s) => s.trim()).filter(Boolean) : [];
+      if (!name || scopes.length === 0) {
+        io.stderr(USAGE);
+        return 2;
+      }
+      const rate = typeof flags['rate-limit'] === 'string' ? Number(flags['rate-limit']) : null;
+      const { agent, token } = await createAgent(
+        handle.db,
+        { name, owner: typeof flags.owner === 'string' ? flags.owner : '', scopes, rateLimitPerMinute: rate },
+        operator,
+      );
+      if (flags.json) io.stdout(JSON.stringify({ agent, token }));
+      else {
+        io.stdout(`created agent ${agent.name} (${agent.id}) with scopes ${agent.scopes.join(', ')}`);
+        io.stdout(`token (shown once, store it now): ${token}`);
+      }
+      return 0;
+    }
+    if (sub === 'list') {
+      const rows = await listAgents(handle.db);
+      if (flags.json) io.stdout(JSON.stringify(rows));
+      else for (const a of rows) io.stdout(`${a.name}\t${a.id}\t${a.status}\towner=${a.owner || '-'}\tscopes=${a.scopes.join(',')}`);
+      return 0;
+    }
+    io.stderr(USAGE);
+    return 2;
+  } catch (e) {
+    if (e instanceof AgentInputError) {
+      io.stderr(e.message);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,32 @@
+/** The CLI's view of the terminal; commands take it so tests can capture their output. */
+export type CliIo = {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  readStdin: () => Promise<string>;
+};
+
+export const processIo: CliIo = {
+  stdout: (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
+  stderr: (s) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+};
+
+/** Minimal flag parser: `--name value`, `--name=value`, `--flag`; the rest are positionals. */
+export function parseFlags(argv: string[]): { flags: Record<string, string | true>; positionals: string[] } {
+  const flags: Record<string, string | true> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) flags[a.slice(2)] = argv[++i]!;
+      else flags[a.slice(2)] = true;
+    } else positionals.push(a);
+  }
+  return { flags, positionals };
+}

@@ -1,0 +1,68 @@
+import { userInfo } from 'node:os';
+import { EnvError, parseEnv } from '../config/env';
+import { ConfigError } from '../config/file-config';
+import { runMigrations } from '../db/migrate';
+import { runAgentsCommand } from './agents';
+import { processIo, type CliIo } from './io';
+
+const USAGE = `countersign — a Slack approval gateway for AI-agent actions
+
+usage:
+  countersign migrate                      apply database migrations
+  countersign serve [--api-only|--worker-only]  run the API, the Slack app and the workers
+  countersign agents create|list …         manage agent identities
+  countersign policy eval|explain|test|lint|replay …  policy tools`;
+
+/** The operator identity recorded in evidence for CLI actions. */
+function operator(): string {
+  return `admin:cli:${process.env.COUNTERSIGN_OPERATOR ?? userInfo().username}`;
+}
+
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'migrate': {
+      const env = parseEnv();
+      if (!env.DATABASE_URL) {
+        io.stderr('DATABASE_URL is not set');
+        return 2;
+      }
+      await runMigrations(env.DATABASE_URL);
+      io.stdout('migrations applied');
+      return 0;
+    }
+    case 'serve': {
+      const { serve } = await import('./serve');
+      return serve(rest, io);
+    }
+    case 'agents':
+      return runAgentsCommand(rest, io, operator());
+    case 'policy': {
+      const { runPolicyCommand } = await import('../policy/cli');
+      return runPolicyCommand(rest, io);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.stdout(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      io.stderr(`unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+// Run when executed as the CLI entry (bin/countersign.js imports this module).
+if (!process.env.VITEST) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== -1) process.exitCode = code;
+    },
+    (e) => {
+      if (e instanceof EnvError || e instanceof ConfigError) process.stderr.write(`${e.message}\n`);
+      else process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

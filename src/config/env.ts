@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Parsed once at start-up; every problem is reported
+ * on its own line so an operator can fix them all in one go.
+ */
+export const envSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  REDIS_URL: z.string().url().optional(),
+  SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8).optional(),
+  SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+  SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  COUNTERSIGN_CONFIG: z.string().default('countersign.yaml'),
+  COUNTERSIGN_POLICIES: z.string().default('policies'),
+  COUNTERSIGN_ADMIN_TOKEN: z.string().min(24).optional(),
+  COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
+  COUNTERSIGN_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('countersign'),
+  COUNTERSIGN_DATA_DIR: z.string().default('.countersign'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  // Empty strings mean "unset" — common in .env files and CI matrices.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new EnvError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
+    problems.push('SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (problems.length) throw new EnvError(problems);
+  return env;
+}

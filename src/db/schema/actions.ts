@@ -1,0 +1,65 @@
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { agents } from './agents';
+
+/**
+ * One row per proposed action: what the agent asked for, what policy decided, and where it is in the
+ * lifecycle (docs/lifecycle.md). Status changes only through conditional updates in src/approvals.
+ */
+export const actions = pgTable(
+  'actions',
+  {
+    id: text('id').primaryKey(),
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.id),
+    actionClass: text('action_class').notNull(),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull(),
+    context: jsonb('context').$type<Record<string, unknown>>().notNull(),
+    executor: text('executor'),
+    dryRun: boolean('dry_run').notNull().default(false),
+    idempotencyKey: text('idempotency_key').notNull(),
+    /** Hash of the request as sent, to tell a replay from a conflicting reuse of the key. */
+    requestHash: text('request_hash').notNull(),
+    correlationId: text('correlation_id').notNull(),
+    justification: text('justification').notNull().default(''),
+    onBehalfOf: text('on_behalf_of'),
+    /** SHA-256 of canonical JSON {action_class, params, context, executor}: what approvals bind to. */
+    payloadHash: text('payload_hash').notNull(),
+    status: text('status').notNull(),
+    decision: text('decision').notNull(),
+    ruleId: text('rule_id'),
+    reasoning: text('reasoning').notNull(),
+    policyVersion: text('policy_version').notNull(),
+    escalation: jsonb('escalation').$type<Record<string, unknown> | null>(),
+    approverGroup: text('approver_group'),
+    approvalsRequired: integer('approvals_required').notNull().default(0),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    approvedAt: timestamp('approved_at', { withTimezone: true }),
+    approvedPayloadHash: text('approved_payload_hash'),
+    preview: jsonb('preview').$type<unknown>(),
+    result: jsonb('result').$type<unknown>(),
+    failure: jsonb('failure').$type<Record<string, unknown> | null>(),
+    attempts: integer('attempts').notNull().default(0),
+    /** While `executing`: the worker's lease. A crashed worker's lease runs out and the commit is taken again. */
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true }),
+    /** The first response given for this idempotency key, returned as-is on a replay. */
+    responseStatus: integer('response_status'),
+    responseBody: jsonb('response_body').$type<Record<string, unknown>>(),
+    slackChannel: text('slack_channel'),
+    slackTs: text('slack_ts'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('actions_agent_idempotency_uq').on(t.agentId, t.idempotencyKey),
+    index('actions_correlation_idx').on(t.correlationId),
+    index('actions_agent_created_idx').on(t.agentId, t.createdAt),
+    index('actions_open_status_idx')
+      .on(t.status, t.updatedAt)
+      .where(sql`status in ('pending_approval', 'approved', 'queued', 'executing')`),
+  ],
+);
+
+export type ActionRow = typeof actions.$inferSelect;

@@ -1,0 +1,34 @@
+import { bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+
+/**
+ * The append-only evidence stream (docs/audit.md). Every event carries the action id, correlation id,
+ * actor and the policy bundle version in force. Written only through src/audit/append.ts.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    id: text('id').notNull().unique(),
+    schemaVersion: text('schema_version').notNull().default('1'),
+    type: text('type').notNull(),
+    actionId: text('action_id'),
+    correlationId: text('correlation_id'),
+    agentId: text('agent_id'),
+    /** `agent:<id>`, `slack:<user id>`, `admin:<id>`, `system` */
+    actor: text('actor').notNull(),
+    policyVersion: text('policy_version'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
+  },
+  (t) => [
+    index('audit_action_idx').on(t.actionId, t.seq),
+    index('audit_correlation_idx').on(t.correlationId, t.seq),
+    index('audit_agent_idx').on(t.agentId, t.createdAt),
+    index('audit_type_created_idx').on(t.type, t.createdAt),
+    index('audit_created_idx').on(t.createdAt),
+  ],
+);
+
+export type AuditEventRow = typeof auditEvents.$inferSelect;

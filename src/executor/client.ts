@@ -1,0 +1,55 @@
+import type { ExecutorConfig } from '../config/file-config';
+import { SIGNATURE_HEADER, signBody } from './signature';
+
+export type ExecutorRequest = {
+  action_id: string;
+  action_class: string;
+  params: Record<string, unknown>;
+  payload_hash: string;
+  /** Always the action id: a retry after a crash cannot double the effect. */
+  idempotency_key: string;
+  agent_idempotency_key: string;
+  correlation_id: string;
+  dry_run: boolean;
+};
+
+export type ExecutorOutcome =
+  | { kind: 'success'; status: number; body: unknown; latencyMs: number }
+  | { kind: 'terminal'; status: number; body: unknown; latencyMs: number }
+  | { kind: 'retriable'; status: number | null; reason: string; latencyMs: number };
+
+/** One signed POST to an executor. 2xx success, 4xx terminal, 5xx / timeout / network error retriable. */
+export async function callExecutor(executor: ExecutorConfig, request: ExecutorRequest): Promise<ExecutorOutcome> {
+  const body = JSON.stringify(request);
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
+  let res: Response;
+  try {
+    res = await fetch(executor.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': request.idempotency_key,
+        [SIGNATURE_HEADER]: signBody(executor.secret, body),
+        'user-agent': 'countersign',
+      },
+      body,
+      signal: AbortSignal.timeout(executor.timeout_ms),
+    });
+  } catch (e) {
+    const reason = (e as Error).name === 'TimeoutError' ? `timed out after ${executor.timeout_ms} ms` : `network error: ${(e as Error).message}`;
+    return { kind: 'retriable', status: null, reason, latencyMs: elapsed() };
+  }
+  const text = await res.text().catch(() => '');
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text.slice(0, 2000);
+  }
+  if (res.status >= 200 && res.status < 300) return { kind: 'success', status: res.status, body: parsed, latencyMs: elapsed() };
+  // 408 and 429 are the executor asking us to come back later, not a verdict on the request.
+  if (res.status >= 500 || res.status === 408 || res.status === 429)
+    return { kind: 'retriable', status: res.status, reason: `executor answered ${res.status}`, latencyMs: elapsed() };
+  return { kind: 'terminal', status: res.status, body: parsed, latencyMs: elapsed() };
+}

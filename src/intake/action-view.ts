@@ -1,0 +1,31 @@
+import type { ActionRow } from '../db/schema';
+import type { ActionView } from './schemas';
+
+/** The API's view of an action row. Params are not echoed back: the agent has them. */
+export function toActionView(row: ActionRow): ActionView {
+  return {
+    id: row.id,
+    status: row.status,
+    action_class: row.actionClass,
+    agent_id: row.agentId,
+    correlation_id: row.correlationId,
+    idempotency_key: row.idempotencyKey,
+    dry_run: row.dryRun,
+    decision: {
+      decision: row.decision as ActionView['decision']['decision'],
+      rule_id: row.ruleId,
+      reasoning: row.reasoning,
+      policy_version: row.policyVersion,
+      escalation: row.escalation ?? null,
+    },
+    payload_hash: row.payloadHash,
+    executor: row.executor,
+    approvals_required: row.approvalsRequired,
+    expires_at: row.expiresAt ? row.expiresAt.toISOString() : null,
+    ...(row.preview !== null && row.preview !== undefined ? { preview: row.preview } : {}),
+    ...(row.result !== null && row.result !== undefined ? { result: row.result } : {}),
+    ...(row.failure ? { failure: row.failure } : {}),
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}

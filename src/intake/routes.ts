@@ -1,0 +1,47 @@
+import express, { Router } from 'express';
+import { eq } from 'drizzle-orm';
+import { actions } from '../db/schema';
+import { Problem } from '../lib/errors';
+import { requireAgent } from '../http/agent-auth';
+import { toActionView } from './action-view';
+import { createAction, type IntakeDeps } from './service';
+
+export const MAX_BODY = '256kb';
+
+/** /v1 routes for agents. JSON only; bodies over 256 KiB are refused before parsing. */
+export function intakeRouter(deps: IntakeDeps): Router {
+  const router = Router();
+  const json = express.json({ limit: MAX_BODY, strict: true, type: () => true });
+  const requireJson: express.RequestHandler = (req, _res, next) => {
+    if (!req.is('application/json')) return next(new Problem('unsupported-media-type', 'send the body as application/json'));
+    next();
+  };
+
+  router.post('/actions', requireAgent(deps.db), requireJson, json, async (req, res, next) => {
+    try {
+      const result = await createAction(deps, req.principal!, req.body);
+      if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+      const id = (result.body.id ?? result.body.action_id) as string | undefined;
+      if (id && result.status === 201) res.setHeader('Location', `/v1/actions/${id}`);
+      res
+        .status(result.status)
+        .type(result.status >= 400 ? 'application/problem+json' : 'application/json')
+        .send(JSON.stringify(result.body));
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  router.get('/actions/:id', requireAgent(deps.db), async (req, res, next) => {
+    try {
+      const [row] = await deps.db.select().from(actions).where(eq(actions.id, String(req.params.id))).limit(1);
+      // Another agent's action is indistinguishable from a missing one.
+      if (!row || row.agentId !== req.principal!.agent.id) throw new Problem('not-found', 'no such action');
+      res.json(toActionView(row));
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { ACTION_CLASS_RE } from '../lib/action-class-glob';
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** POST /v1/actions. Strict: an unknown field is an error, not silently dropped. */
+export const createActionRequest = z.strictObject({
+  action_class: z.string().min(1).max(200),
+  params: jsonObject.default({}),
+  context: jsonObject.default({}),
+  dry_run: z.boolean().default(false),
+  idempotency_key: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+  correlation_id: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+  justification: z.string().max(4000).default(''),
+  /** The human the agent acts for (Slack user id); they may never approve their own request. */
+  on_behalf_of: z.string().max(64).optional(),
+});
+export type CreateActionRequest = z.infer<typeof createActionRequest>;
+
+export const decisionView = z.object({
+  decision: z.enum(['allow', 'deny', 'escalate']),
+  rule_id: z.string().nullable(),
+  reasoning: z.string(),
+  policy_version: z.string(),
+  escalation: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export const actionView = z.object({
+  id: z.string(),
+  status: z.string(),
+  action_class: z.string(),
+  agent_id: z.string(),
+  correlation_id: z.string(),
+  idempotency_key: z.string(),
+  dry_run: z.boolean(),
+  decision: decisionView,
+  payload_hash: z.string(),
+  executor: z.string().nullable(),
+  approvals_required: z.number(),
+  expires_at: z.string().nullable(),
+  preview: z.unknown().optional(),
+  result: z.unknown().optional(),
+  failure: z.record(z.string(), z.unknown()).nullable().optional(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type ActionView = z.infer<typeof actionView>;
+
+export function isValidActionClass(value: string): boolean {
+  return ACTION_CLASS_RE.test(value);
+}

@@ -1,0 +1,229 @@
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { actions, commitOutbox, type ActionRow } from '../db/schema';
+import type { FileConfig } from '../config/file-config';
+import type { Agent } from '../auth/agents';
+import { isInScope } from '../auth/agents';
+import { appendEvents, type AuditEventInput } from '../audit/append';
+import { resolveExecutor } from '../executor/registry';
+import { Problem } from '../lib/errors';
+import { newId } from '../lib/ids';
+import { canonicalHash } from '../lib/canonical-json';
+import type { Decision, PolicyBundle } from '../policy';
+import type { ActionStatus } from '../approvals/status';
+import { toActionView } from './action-view';
+import { payloadHash } from './payload-hash';
+import { createActionRequest, isValidActionClass, type CreateActionRequest } from './schemas';
+import { zodProblem } from './zod-problem';
+
+export type IntakeDeps = {
+  db: Db;
+  policy: { current(): PolicyBundle };
+  config: FileConfig;
+  /** Called after the creating transaction commits; wired to the outbox relay and card poster. */
+  afterCommit?: { actionApproved?(actionId: string): void; approvalRequested?(actionId: string): void };
+};
+
+export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean };
+
+export type Principal = { agent: Agent; tokenId: string };
+
+/** Turns an agent's request into an action: validate → scope → executor → idempotency → policy → record. */
+export async function createAction(deps: IntakeDeps, principal: Principal, raw: unknown): Promise<IntakeResponse> {
+  const parsed = createActionRequest.safeParse(raw);
+  if (!parsed.success) throw zodProblem(parsed.error);
+  const req = parsed.data;
+  const { agent } = principal;
+
+  if (!isValidActionClass(req.action_class)) {
+    throw new Problem(
+      'invalid-action-class',
+      `action_class "${req.action_class.slice(0, 200)}" must match ^[a-z0-9_]+(\\.[a-z0-9_]+)+$`,
+    );
+  }
+  if (agent.status !== 'active') throw new Problem('agent-suspended', `agent ${agent.name} is suspended`);
+  if (!isInScope(agent, req.action_class)) {
+    await appendEvents(deps.db, [
+      {
+        type: 'request.refused',
+        actor: `agent:${agent.id}`,
+        agentId: agent.id,
+        correlationId: req.correlation_id ?? null,
+        data: { reason: 'out-of-scope', action_class: req.action_class, scopes: agent.scopes, idempotency_key: req.idempotency_key },
+      },
+    ]);
+    throw new Problem('out-of-scope', `agent ${agent.name} may not request ${req.action_class}`, {
+      extensions: { action_class: req.action_class, scopes: agent.scopes },
+    });
+  }
+
+  const executor = resolveExecutor(deps.config, req.action_class);
+  if (!executor) throw new Problem('no-executor', `no executor is configured for ${req.action_class}`);
+
+  const requestHash = canonicalHash(req);
+  const existing = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
+  if (existing) return replayOrConflict(existing, requestHash);
+
+  const bundle = deps.policy.current();
+  const decision = bundle.evaluate({ action_class: req.action_class, context: req.context, params: req.params });
+  const planned = planAction(deps.config, req, decision);
+  const id = newId('action');
+  const correlationId = req.correlation_id ?? id;
+  const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name });
+  const now = new Date();
+  const expiresAt =
+    planned.status === 'pending_approval' && planned.decision.escalation
+      ? new Date(now.getTime() + planned.decision.escalation.timeout_seconds * 1000)
+      : null;
+
+  const row: typeof actions.$inferInsert = {
+    id,
+    agentId: agent.id,
+    actionClass: req.action_class,
+    params: req.params,
+    context: req.context,
+    executor: executor.name,
+    dryRun: req.dry_run,
+    idempotencyKey: req.idempotency_key,
+    requestHash,
+    correlationId,
+    justification: req.justification,
+    onBehalfOf: req.on_behalf_of ?? null,
+    payloadHash: hash,
+    status: planned.status,
+    decision: planned.decision.decision,
+    ruleId: planned.decision.rule_id,
+    reasoning: planned.decision.reasoning,
+    policyVersion: planned.decision.policy_version,
+    escalation: planned.decision.escalation as Record<string, unknown> | null,
+    approverGroup: planned.decision.escalation?.via ?? null,
+    approvalsRequired: planned.decision.escalation?.approvals ?? 0,
+    expiresAt,
+    approvedAt: planned.status === 'approved' ? now : null,
+    approvedPayloadHash: planned.status === 'approved' ? hash : null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const response = responseFor({ ...row, preview: null, result: null, failure: null } as ActionRow);
+  row.responseStatus = response.status;
+  row.responseBody = response.body;
+
+  const inserted = await deps.db.transaction(async (tx) => {
+    const [created] = await tx.insert(actions).values(row).onConflictDoNothing().returning({ id: actions.id });
+    if (!created) return false;
+    if (planned.status === 'approved') await tx.insert(commitOutbox).values({ actionId: id });
+    await appendEvents(tx, evidenceForCreation(row, agent, req, planned.decision));
+    return true;
+  });
+  if (!inserted) {
+    // A concurrent request with the same key won the insert: answer as its replay (or conflict).
+    const winner = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
+    if (!winner) throw new Problem('idempotency-in-progress', 'a request with this idempotency key is in progress');
+    return replayOrConflict(winner, requestHash);
+  }
+  if (planned.status === 'approved') deps.afterCommit?.actionApproved?.(id);
+  if (planned.status === 'pending_approval') deps.afterCommit?.approvalRequested?.(id);
+  return { ...response, replayed: false };
+}
+
+type Planned = { status: ActionStatus; decision: Decision };
+
+function planAction(config: FileConfig, req: CreateActionRequest, decision: Decision): Planned {
+  if (decision.decision === 'escalate') {
+    const via = decision.escalation?.via;
+    if (!via || !config.approver_groups[via]) {
+      // An approval nobody can give is a denial: fail closed and say why.
+      return {
+        status: req.dry_run ? 'previewed' : 'denied',
+        decision: {
+          ...decision,
+          decision: 'deny',
+          reasoning: `${decision.reasoning} (approver group "${via ?? '(none)'}" is not configured: failing closed)`,
+        },
+      };
+    }
+  }
+  if (req.dry_run) return { status: 'previewed', decision };
+  const status: ActionStatus =
+    decision.decision === 'allow' ? 'approved' : decision.decision === 'escalate' ? 'pending_approval' : 'denied';
+  return { status, decision };
+}
+
+function evidenceForCreation(
+  row: typeof actions.$inferInsert,
+  agent: Agent,
+  req: CreateActionRequest,
+  decision: Decision,
+): AuditEventInput[] {
+  const base = {
+    actionId: row.id,
+    correlationId: row.correlationId,
+    agentId: agent.id,
+    policyVersion: decision.policy_version,
+  };
+  const events: AuditEventInput[] = [
+    {
+      ...base,
+      type: 'action.requested',
+      actor: `agent:${agent.id}`,
+      data: {
+        agent_name: agent.name,
+        agent_owner: agent.owner,
+        on_behalf_of: req.on_behalf_of ?? null,
+        action_class: req.action_class,
+        params: req.params,
+        context: req.context,
+        dry_run: req.dry_run,
+        idempotency_key: req.idempotency_key,
+        justification: req.justification,
+        executor: row.executor,
+        payload_hash: row.payloadHash,
+      },
+    },
+    {
+      ...base,
+      type: 'policy.decided',
+      actor: 'system',
+      data: {
+        decision: decision.decision,
+        rule_id: decision.rule_id,
+        reasoning: decision.reasoning,
+        escalation: decision.escalation,
+        status: row.status,
+      },
+    },
+  ];
+  if (row.status === 'approved') {
+    events.push({ ...base, type: 'action.approved', actor: 'system', data: { by: 'policy', rule_id: decision.rule_id, payload_hash: row.payloadHash } });
+  }
+  return events;
+}
+
+function responseFor(row: ActionRow): { status: number; body: Record<string, unknown> } {
+  const view = toActionView(row);
+  if (row.status === 'denied') {
+    const problem = new Problem('policy-denied', row.reasoning, {
+      extensions: { action_id: row.id, status: row.status, decision: view.decision, payload_hash: row.payloadHash, correlation_id: row.correlationId },
+    });
+    return { status: problem.status, body: problem.toJSON(`/v1/actions/${row.id}`) };
+  }
+  return { status: 201, body: view as unknown as Record<string, unknown> };
+}
+
+async function findByIdempotencyKey(db: Db, agentId: string, key: string): Promise<ActionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(actions)
+    .where(and(eq(actions.agentId, agentId), eq(actions.idempotencyKey, key)))
+    .limit(1);
+  return row;
+}
+
+function replayOrConflict(existing: ActionRow, requestHash: string): IntakeResponse {
+  if (existing.requestHash !== requestHash) {
+    throw new Problem('idempotency-conflict', `idempotency key "${existing.idempotencyKey}" was used for a different request`, {
+      extensions: { action_id: existing.id },
+    });
+  }
+  return { status: existing.responseStatus ?? 201, body: existing.responseBody ?? {}, replayed: true };
+}

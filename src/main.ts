@@ -1,0 +1,172 @@
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import express from 'express';
+import { WebClient } from '@slack/web-api';
+import { sql } from 'drizzle-orm';
+import type { Env } from './config/env';
+import { loadFileConfig, type FileConfig } from './config/file-config';
+import { connectDb } from './db/client';
+import { policyVersions } from './db/schema';
+import { appendEvents } from './audit/append';
+import { expirePendingApprovals } from './approvals/expire';
+import { PolicyStore } from './policy';
+import { intakeRouter } from './intake/routes';
+import { problemHandler } from './http/problem-response';
+import { connectRedis } from './queue/connection';
+import { createCommitQueue } from './queue/commit-queue';
+import { createCardQueue, enqueueCardJob } from './queue/card-queue';
+import { startCommitWorker } from './queue/commit-worker';
+import { startCardWorker } from './queue/card-worker';
+import { reconcileCommits, relayOutbox } from './queue/relay';
+import { coalesced, everyOnce } from './queue/periodic';
+import { createSlackApp } from './slack/app';
+import { createApproverDirectory } from './slack/approver-directory';
+import { createSlackNotifier } from './slack/notifier';
+import { logger } from './lib/logger';
+
+export type StartOptions = {
+  /** Serve HTTP (intake + Slack). Default true. */
+  api?: boolean;
+  /** Run the commit/card workers and periodic tasks. Default true. */
+  workers?: boolean;
+  config?: FileConfig;
+  reconcileEveryMs?: number;
+};
+
+export type Countersign = {
+  url: string;
+  port: number;
+  config: FileConfig;
+  close(): Promise<void>;
+};
+
+/** Wires config → db → queues → http + bolt. Nothing else lives here. */
+export async function startCountersign(env: Env, opts: StartOptions = {}): Promise<Countersign> {
+  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required (embedded mode is started by `countersign serve`)');
+  if (!env.REDIS_URL) throw new Error('REDIS_URL is required');
+  const instance = `${hostname()}:${process.pid}`;
+  const config = opts.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG);
+  const { db, close: closeDb } = connectDb(env.DATABASE_URL, { applicationName: `countersign:${instance}` });
+  const redis = connectRedis(env.REDIS_URL);
+  const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
+  const commitQueue = createCommitQueue(redis, prefix);
+  const cardQueue = createCardQueue(redis, prefix);
+
+  const recordPolicyLoad = async (outcome: 'loaded' | 'refused', version: string, files: unknown[], errors: unknown[] | null, reason: string) => {
+    await db.transaction(async (tx) => {
+      await tx.insert(policyVersions).values({ version, outcome, files, errors, loadedBy: reason, instance });
+      await appendEvents(tx, [{ type: outcome === 'loaded' ? 'policy.loaded' : 'policy.refused', actor: 'system', policyVersion: version, data: { files, errors, reason, instance } }]);
+    });
+  };
+  const policy = await PolicyStore.open(env.COUNTERSIGN_POLICIES, {
+    onLoad: (ev) => {
+      if (!ev.changed) return;
+      recordPolicyLoad('loaded', ev.version, [...ev.files], null, ev.reason).catch((err) => logger.error({ err }, 'could not record policy load'));
+    },
+    onRefused: (ev) => {
+      logger.error({ errors: ev.errors, kept: ev.kept_version }, 'policy bundle refused; the last good bundle stays in force');
+      recordPolicyLoad('refused', ev.kept_version ?? 'none', [], [...ev.errors], ev.reason).catch((err) => logger.error({ err }, 'could not record policy refusal'));
+    },
+  });
+  policy.watch();
+
+  const cards = (job: Parameters<typeof enqueueCardJob>[1]) =>
+    void enqueueCardJob(cardQueue, job).catch((err) => logger.error({ err, job }, 'could not queue card job; reconciliation will retry'));
+  const relay = coalesced(() => relayOutbox(db, commitQueue), (err) => logger.warn({ err }, 'outbox relay failed; will retry'));
+
+  const closers: Array<() => Promise<unknown>> = [];
+  // One Web API client per instance. Retries are short: the card queue owns long backoff.
+  const slackClient = env.SLACK_BOT_TOKEN
+    ? new WebClient(env.SLACK_BOT_TOKEN, { slackApiUrl: env.SLACK_API_URL, retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 } })
+    : null;
+  let server: Server | null = null;
+  let port = 0;
+
+  if (opts.api !== false) {
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('trust proxy', false);
+    app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+    app.get('/readyz', async (_req, res) => {
+      const checks = await Promise.allSettled([db.execute(sql`select 1`), redis.ping()]);
+      const ok = checks.every((c) => c.status === 'fulfilled');
+      res.status(ok ? 200 : 503).json({ ok, database: checks[0].status === 'fulfilled', redis: checks[1].status === 'fulfilled' });
+    });
+    if (slackClient && env.SLACK_SIGNING_SECRET) {
+      const slack = createSlackApp(
+        { botToken: env.SLACK_BOT_TOKEN!, signingSecret: env.SLACK_SIGNING_SECRET, apiUrl: env.SLACK_API_URL, expressApp: app },
+        {
+          db,
+          config,
+          directory: createApproverDirectory(config, slackClient!),
+          afterDecision: (actionId, kind) => {
+            cards({ kind: 'update', action_id: actionId });
+            if (kind === 'approved') relay.kick();
+          },
+        },
+      );
+      void slack;
+    } else {
+      logger.warn('Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): approval cards will wait in the queue');
+    }
+    app.use(
+      '/v1',
+      intakeRouter({
+        db,
+        policy,
+        config,
+        afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
+      }),
+    );
+    app.use(problemHandler);
+    server = createServer(app);
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve) => server!.listen(env.PORT, env.HOST, resolve));
+    port = (server.address() as { port: number }).port;
+  }
+
+  if (opts.workers !== false) {
+    const commitWorker = startCommitWorker(
+      { db, config, policy, announce: (id) => cards({ kind: 'outcome', action_id: id }) },
+      redis,
+      prefix,
+    );
+    closers.push(() => commitWorker.close());
+    if (slackClient) {
+      const notifier = createSlackNotifier({ db, client: slackClient, config });
+      const cardWorker = startCardWorker(notifier, redis, prefix);
+      closers.push(() => cardWorker.close());
+    }
+    const relayTimer = everyOnce(db, 'relay', 727280, 1000, () => relay.run());
+    const reconcile = everyOnce(db, 'reconcile', 727281, opts.reconcileEveryMs ?? 15_000, async () => {
+      const requeued = await reconcileCommits(db, commitQueue);
+      if (requeued.length) logger.warn({ requeued: requeued.length }, 'reconciliation queued lost commits again');
+    });
+    const expiry = everyOnce(db, 'expiry', 727282, 5_000, async () => {
+      for (const id of await expirePendingApprovals(db)) cards({ kind: 'update', action_id: id });
+    });
+    closers.push(() => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
+  }
+
+  return {
+    url: `http://${env.HOST}:${port}`,
+    port,
+    config,
+    async close() {
+      // Stop taking new work first, then let in-flight work finish, then drop connections.
+      if (server) {
+        const s = server;
+        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeIdleConnections();
+        await closed;
+      }
+      for (const c of closers) await c().catch((err) => logger.warn({ err }, 'error while closing'));
+      policy.close();
+      await commitQueue.close();
+      await cardQueue.close();
+      redis.disconnect();
+      await closeDb();
+    },
+  };
+}
+

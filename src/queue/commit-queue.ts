@@ -1,0 +1,28 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+
+export const COMMIT_QUEUE = 'commits';
+
+export const commitJob = z.object({ action_id: z.string().startsWith('act_') });
+export type CommitJob = z.infer<typeof commitJob>;
+
+/**
+ * The job id is the action id, so a commit is queued once. Completed and failed jobs are removed:
+ * Postgres records the outcome, and reconciliation must be able to queue an action again.
+ * Attempts are counted in Postgres (actions.attempts); BullMQ's own count is only a backstop.
+ */
+export const COMMIT_JOB_OPTIONS: JobsOptions = {
+  attempts: 100,
+  backoff: { type: 'exponential', delay: 500, jitter: 0.5 },
+  removeOnComplete: true,
+  removeOnFail: true,
+};
+
+export function createCommitQueue(connection: Redis, prefix: string): Queue<CommitJob> {
+  return new Queue<CommitJob>(COMMIT_QUEUE, { connection, prefix });
+}
+
+export async function enqueueCommit(queue: Queue<CommitJob>, actionId: string, delayMs = 0): Promise<void> {
+  await queue.add('commit', { action_id: actionId }, { ...COMMIT_JOB_OPTIONS, jobId: actionId, delay: delayMs });
+}

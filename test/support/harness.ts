@@ -1,0 +1,126 @@
+import { parseEnv, type Env } from '../../src/config/env';
+import { parseFileConfig, type FileConfig } from '../../src/config/file-config';
+import { createAgent } from '../../src/auth/agents';
+import { startCountersign, type Countersign, type StartOptions } from '../../src/main';
+import { createTestDb, type TestDb } from './db';
+import { REDIS_URL, deletePrefix, uniquePrefix } from './redis';
+import { startTestExecutor } from './executor-server';
+
+export const EXECUTOR_SECRET = 'test-executor-secret-0123456789';
+export const SIGNING_SECRET = 'test-signing-secret-abcdef';
+export const BOT_TOKEN = 'xoxb-test-bot-token';
+export const AUTOMATION_OPS_CHANNEL = 'C0AUTOOPS';
+export const ALICE = 'U0ALICE';
+export const BOB = 'U0BOB';
+export const MALLORY = 'U0MALLORY';
+
+export function testConfig(executorUrl: string, extra = ''): FileConfig {
+  return parseFileConfig(
+    `
+approver_groups:
+  automation-ops: { channel: ${AUTOMATION_OPS_CHANNEL}, members: [${ALICE}, ${BOB}] }
+executors:
+  - name: automation
+    action_classes: ["external_automation.*"]
+    url: ${executorUrl}
+    secret: \${EXECUTOR_SECRET}
+    max_attempts: 3
+    timeout_ms: 2000
+${extra}`,
+    { EXECUTOR_SECRET },
+  );
+}
+
+export type Harness = {
+  app: Countersign;
+  db: TestDb;
+  env: Env;
+  prefix: string;
+  executor: Awaited<ReturnType<typeof startTestExecutor>>;
+  token: string;
+  agentId: string;
+  post(body: unknown, opts?: { token?: string; headers?: Record<string, string>; raw?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  get(path: string, token?: string): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+};
+
+/** Starts a whole Countersign (API + workers) on a private database and Redis prefix. */
+export async function startHarness(
+  opts: { slackApiUrl?: string; env?: Record<string, string>; start?: StartOptions; scopes?: string[]; executor?: Parameters<typeof startTestExecutor>[1] } = {},
+): Promise<Harness> {
+  const db = await createTestDb();
+  const prefix = uniquePrefix('app');
+  const executor = await startTestExecutor(EXECUTOR_SECRET, opts.executor);
+  const env = parseEnv({
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    PORT: '0',
+    COUNTERSIGN_QUEUE_PREFIX: prefix,
+    COUNTERSIGN_POLICIES: 'policies',
+    ...(opts.slackApiUrl ? { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: opts.slackApiUrl } : {}),
+    ...opts.env,
+  });
+  const app = await startCountersign(env, { config: testConfig(executor.url), ...opts.start });
+  const { agent, token } = await createAgent(db.db, { name: 'deploy-bot', owner: 'platform', scopes: opts.scopes ?? ['external_automation.*'] }, 'admin:test');
+  const post: Harness['post'] = async (body, o = {}) => {
+    const res = await fetch(`${app.url}/v1/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(o.token !== '' ? { authorization: `Bearer ${o.token ?? token}` } : {}), ...o.headers },
+      body: o.raw ?? JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+  };
+  const get: Harness['get'] = async (path, t) => {
+    const res = await fetch(`${app.url}${path}`, { headers: { authorization: `Bearer ${t ?? token}` } });
+    return { status: res.status, body: await res.json() };
+  };
+  return {
+    app,
+    db,
+    env,
+    prefix,
+    executor,
+    token,
+    agentId: agent.id,
+    post,
+    get,
+    async close() {
+      await app.close();
+      await executor.close();
+      await db.drop();
+      await deletePrefix(prefix);
+    },
+  };
+}
+
+let counter = 0;
+/** A valid request body; override what the test is about. */
+export function actionRequest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  counter++;
+  return {
+    action_class: 'external_automation.workflow.create',
+    params: { name: `nightly-sync-${counter}`, schedule: '0 3 * * *' },
+    context: { target_count: 3 },
+    idempotency_key: `key-${Date.now()}-${counter}-${Math.random().toString(36).slice(2)}`,
+    correlation_id: `corr-${counter}-${Math.random().toString(36).slice(2)}`,
+    justification: 'Create the nightly sync workflow for the data team.',
+    ...overrides,
+  };
+}
+
+/** Polls until `check` returns a value (not undefined/false) or the deadline passes. */
+export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 10_000, label = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v as T;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${label}${last ? `: ${(last as Error).message}` : ''}`);
+}
