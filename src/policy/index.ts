@@ -27,3 +27,15 @@ export {
   type PolicyRefusedEvent,
   type PolicyStoreOptions,
 } from './store.ts';
+export { lintBundle, lintCodes, type LintCode, type LintWarning } from './lint.ts';
+export {
+  ReplayAccumulator,
+  replayDecisions,
+  replayDecisionsAsync,
+  type RecordedDecision,
+  type ReplayChange,
+  type ReplayExample,
+  type ReplayReport,
+} from './replay.ts';
+export { runTestFiles, type CaseResult, type TestRun } from './testing/run-cases.ts';
+export { runPolicyCommand, type PolicyCliIo } from './cli/index.ts';
