@@ -65,7 +65,7 @@ export function lintBundle(bundle: PolicyBundle): LintWarning[] {
         const seen = new Set<string>();
         for (const glob of rule.globs) {
           for (const other of escalations.near(glob)) {
-            if (seen.has(other.rule.id)) continue;
+            if (seen.has(other.rule.id) || partitionsOnSameInput(rule, other.rule)) continue;
             const example = globIntersection(glob, other.glob);
             if (example === null) continue;
             seen.add(other.rule.id);
@@ -84,6 +84,19 @@ export function lintBundle(bundle: PolicyBundle): LintWarning[] {
     }
   }
   return warnings;
+}
+
+/**
+ * Rules with conditions on the same parameter (or both on the clock) are taken to split the
+ * traffic deliberately, like `amount > 100` escalate / `amount <= 100` allow: not worth a warning.
+ */
+function partitionsOnSameInput(a: CompiledRule, b: CompiledRule): boolean {
+  const inputs = new Set(a.conditions.map(conditionInput));
+  return b.conditions.some((condition) => inputs.has(conditionInput(condition)));
+}
+
+function conditionInput(condition: { parameter: string | null }): string {
+  return condition.parameter ?? '(clock)';
 }
 
 /** The rules that decide before `rule` on every class it matches, or null if some class escapes them. */

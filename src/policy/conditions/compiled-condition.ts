@@ -25,6 +25,6 @@ export function isFiniteNumber(value: unknown): value is number {
 export function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : 'non-finite number';
+  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : Number.isFinite(value) ? 'number' : 'infinite number';
   return typeof value;
 }
