@@ -23,11 +23,14 @@ export const auditEvents = pgTable(
     hash: text('hash'),
   },
   (t) => [
+    // Every query orders by seq (the chain order) and pages on it; a time range is first turned into a seq
+    // range through audit_created_idx (created_at never decreases along the chain, see append.ts).
     index('audit_action_idx').on(t.actionId, t.seq),
     index('audit_correlation_idx').on(t.correlationId, t.seq),
-    index('audit_agent_idx').on(t.agentId, t.createdAt),
-    index('audit_type_created_idx').on(t.type, t.createdAt),
-    index('audit_created_idx').on(t.createdAt),
+    index('audit_agent_seq_idx').on(t.agentId, t.seq),
+    index('audit_actor_seq_idx').on(t.actor, t.seq),
+    index('audit_type_seq_idx').on(t.type, t.seq),
+    index('audit_created_idx').on(t.createdAt, t.seq),
   ],
 );
 

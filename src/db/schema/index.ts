@@ -6,3 +6,4 @@ export * from './approvals';
 export * from './commit-outbox';
 export * from './audit-events';
 export * from './policy-versions';
+export * from './signing-keys';
