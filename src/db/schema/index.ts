@@ -7,3 +7,5 @@ export * from './commit-outbox';
 export * from './audit-events';
 export * from './policy-versions';
 export * from './signing-keys';
+export * from './budget-counters';
+export * from './budget-reservations';
