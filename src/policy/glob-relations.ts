@@ -1,7 +1,8 @@
 import type { Glob } from './glob.ts';
 
 /** True when every action class `inner` matches is also matched by `outer`. */
-export function globCovers(outer: Glob, inner: Glob): boolean {
+export function globCovers(outer: Glob, rawInner: Glob): boolean {
+  const inner = widen(rawInner);
   const n = outer.segments.length;
   const m = inner.segments.length;
   if (!outer.tail) {
@@ -31,6 +32,8 @@ export function globIntersection(a: Glob, b: Glob): string | null {
       const rest = aTail ? b : a;
       if (i >= rest.segments.length) return null;
       for (let j = i; j < rest.segments.length; j++) out.push(fill(rest.segments[j]!));
+      // Two lone `*` globs: the shortest valid class still has two segments.
+      if (out.length === 1) out.push('x');
       return out.join('.');
     }
     if (aDone || bDone) return null;
@@ -39,6 +42,11 @@ export function globIntersection(a: Glob, b: Glob): string | null {
     if (x !== '*' && y !== '*' && x !== y) return null;
     out.push(x !== '*' ? x : fill(y));
   }
+}
+
+/** A lone `*` matches exactly what `*.*` matches, since action classes have at least two segments. */
+function widen(glob: Glob): Glob {
+  return glob.segments.length === 1 ? { ...glob, segments: ['*', '*'] } : glob;
 }
 
 function fill(segment: string): string {
