@@ -275,6 +275,14 @@ export class SlackEmulator extends EventEmitter {
     this.revoked.add(kind);
   }
 
+  /**
+   * A trigger_id as if `user` had just interacted (valid 3 s, once): a shortcut for testing views.* without
+   * a click or command first.
+   */
+  issueTriggerId(user: string): string {
+    return this.interactions.triggers.issue(user, this.ws.now());
+  }
+
   /** Moves the emulator's clock forward: trigger_ids (3 s) and response_urls (30 min) expire by it. */
   advanceClock(ms: number): void {
     this.ws.advance(ms);
