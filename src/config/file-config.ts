@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { budgetsSchema } from '../controls/budget-config';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id (U…/W…)');
 
@@ -30,6 +31,8 @@ export const fileConfigSchema = z.strictObject({
   executors: z.array(executorSchema).default([]),
   /** Slack users allowed to run /countersign admin commands (kill switch). */
   admins: approverGroupSchema.partial({ channel: true }).optional(),
+  /** Reservation budgets per task or per agent per day (src/controls/budgets.ts, docs/agent-controls.md). */
+  budgets: budgetsSchema,
   /** Slack users allowed to use /audit. */
   auditors: approverGroupSchema.partial({ channel: true }).optional(),
 });

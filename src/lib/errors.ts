@@ -30,6 +30,7 @@ export const PROBLEM_TYPES = {
   'budget-exhausted': { status: 429, title: 'A budget for this agent or task is exhausted', retryable: false },
   'no-executor': { status: 422, title: 'No executor serves this action class', retryable: false },
   'dry-run-unsupported': { status: 422, title: 'The executor does not support dry runs', retryable: false },
+  'dry-run-rejected': { status: 422, title: 'The executor says the action would be rejected', retryable: false },
   'executor-unavailable': { status: 502, title: 'The executor could not produce a preview', retryable: true },
   'service-unavailable': { status: 503, title: 'A backing service is unavailable', retryable: true },
   internal: { status: 500, title: 'Internal error', retryable: true },

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { isValidActionClassGlob } from '../lib/action-class-glob';
+
+/** Where a summed value is read: `params.<field>` or `context.<field>`, dots for nested objects. */
+export const BUDGET_PATH_RE = /^(params|context)(\.[A-Za-z0-9_]+)+$/;
+
+/**
+ * One budget from countersign.yaml. Without `sum` every accepted action counts 1 (invocations);
+ * with `sum` the numeric value at that path counts (e.g. refunds: `params.amount`, max 500 per day).
+ */
+export const budgetSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'budget names are lowercase letters, digits, _ and -'),
+  /** `task`: per agent and correlation_id, for as long as the task lives; `agent_day`: per agent per UTC day. */
+  per: z.enum(['task', 'agent_day']),
+  max: z.number().positive(),
+  sum: z.string().regex(BUDGET_PATH_RE, 'must be params.<field> or context.<field>').optional(),
+  /** Action-class globs this budget applies to; all classes when omitted. */
+  action_classes: z
+    .array(z.string().refine(isValidActionClassGlob, 'must be an action-class glob like payments.refund.*'))
+    .min(1)
+    .optional(),
+  /** Agent names this budget applies to; all agents when omitted. */
+  agents: z.array(z.string().min(1)).min(1).optional(),
+  /** Only actions whose values at these paths equal the given ones count (e.g. `params.currency: EUR`). */
+  when: z.record(z.string().regex(BUDGET_PATH_RE), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /** Shown to the agent and the operators with an exhausted budget, e.g. "EUR". */
+  unit: z.string().max(32).optional(),
+});
+
+export const budgetsSchema = z
+  .array(budgetSchema)
+  .default([])
+  .refine((list) => new Set(list.map((b) => b.name)).size === list.length, 'budget names must be unique');
+
+export type BudgetConfig = z.infer<typeof budgetSchema>;
