@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import express from 'express';
 import { WebClient } from '@slack/web-api';
-import { sql } from 'drizzle-orm';
 import type { Env } from './config/env';
 import { loadFileConfig, type FileConfig } from './config/file-config';
 import { connectDb } from './db/client';
@@ -23,6 +22,7 @@ import { createSlackApp } from './slack/app';
 import { createApproverDirectory } from './slack/approver-directory';
 import { createSlackNotifier } from './slack/notifier';
 import { logger } from './lib/logger';
+import { createMetrics, observabilityRouter, observeApprovalWait, readinessChecks, requestLogging, type Metrics } from './observability';
 
 export type StartOptions = {
   /** Serve HTTP (intake + Slack). Default true. */
@@ -37,6 +37,10 @@ export type Countersign = {
   url: string;
   port: number;
   config: FileConfig;
+  /** The express app (null with `api: false`); tests walk its routes. */
+  app: express.Express | null;
+  /** This instance's Prometheus registry and recorders. */
+  metrics: Metrics;
   close(): Promise<void>;
 };
 
@@ -51,6 +55,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const commitQueue = createCommitQueue(redis, prefix);
   const cardQueue = createCardQueue(redis, prefix);
+  const metrics = createMetrics({ queues: [commitQueue, cardQueue] });
+  // Aborted first thing in close(): long polls return at once instead of holding the server open.
+  const shutdown = new AbortController();
 
   const recordPolicyLoad = async (outcome: 'loaded' | 'refused', version: string, files: unknown[], errors: unknown[] | null, reason: string) => {
     await db.transaction(async (tx) => {
@@ -81,17 +88,15 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     : null;
   let server: Server | null = null;
   let port = 0;
+  let expressApp: express.Express | null = null;
 
   if (opts.api !== false) {
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', false);
-    app.get('/healthz', (_req, res) => void res.json({ ok: true }));
-    app.get('/readyz', async (_req, res) => {
-      const checks = await Promise.allSettled([db.execute(sql`select 1`), redis.ping()]);
-      const ok = checks.every((c) => c.status === 'fulfilled');
-      res.status(ok ? 200 : 503).json({ ok, database: checks[0].status === 'fulfilled', redis: checks[1].status === 'fulfilled' });
-    });
+    expressApp = app;
+    app.use(requestLogging({ logger, metrics }));
+    app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
     if (slackClient && env.SLACK_SIGNING_SECRET) {
       const slack = createSlackApp(
         { botToken: env.SLACK_BOT_TOKEN!, signingSecret: env.SLACK_SIGNING_SECRET, apiUrl: env.SLACK_API_URL, expressApp: app },
@@ -101,6 +106,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
           directory: createApproverDirectory(config, slackClient!),
           afterDecision: (actionId, kind) => {
             cards({ kind: 'update', action_id: actionId });
+            if (kind !== 'recorded') observeApprovalWait(db, metrics, actionId, kind).catch((err) => logger.warn({ err }, 'could not observe approval wait'));
             if (kind === 'approved') relay.kick();
           },
         },
@@ -116,6 +122,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         policy,
         config,
         afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
+        onDecision: (decision, status) => metrics.decided(decision, status),
+        shutdown: shutdown.signal,
       }),
     );
     app.use(problemHandler);
@@ -127,9 +135,16 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
 
   if (opts.workers !== false) {
     const commitWorker = startCommitWorker(
-      { db, config, policy, announce: (id) => cards({ kind: 'outcome', action_id: id }) },
+      {
+        db,
+        config,
+        policy,
+        announce: (id) => cards({ kind: 'outcome', action_id: id }),
+        onExecutorCall: (executor, outcome) => metrics.executorCalled(executor, outcome.kind, outcome.latencyMs),
+      },
       redis,
       prefix,
+      { onOutcome: (_id, kind) => metrics.released(kind) },
     );
     closers.push(() => commitWorker.close());
     if (slackClient) {
@@ -152,8 +167,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     url: `http://${env.HOST}:${port}`,
     port,
     config,
+    app: expressApp,
+    metrics,
     async close() {
       // Stop taking new work first, then let in-flight work finish, then drop connections.
+      shutdown.abort();
       if (server) {
         const s = server;
         const closed = new Promise<void>((resolve) => s.close(() => resolve()));

@@ -5,6 +5,9 @@ import { Problem } from '../lib/errors';
 import { requireAgent } from '../http/agent-auth';
 import { toActionView } from './action-view';
 import { createAction, type IntakeDeps } from './service';
+import { getActionQuery } from './schemas';
+import { waitForStatusChange } from './wait';
+import { zodProblem } from './zod-problem';
 
 export const MAX_BODY = '256kb';
 
@@ -34,9 +37,18 @@ export function intakeRouter(deps: IntakeDeps): Router {
 
   router.get('/actions/:id', requireAgent(deps.db), async (req, res, next) => {
     try {
-      const [row] = await deps.db.select().from(actions).where(eq(actions.id, String(req.params.id))).limit(1);
+      const query = getActionQuery.safeParse(req.query);
+      if (!query.success) throw zodProblem(query.error);
+      let [row] = await deps.db.select().from(actions).where(eq(actions.id, String(req.params.id))).limit(1);
       // Another agent's action is indistinguishable from a missing one.
       if (!row || row.agentId !== req.principal!.agent.id) throw new Problem('not-found', 'no such action');
+      if (query.data.wait) {
+        const gone = new AbortController();
+        res.on('close', () => gone.abort());
+        const signal = deps.shutdown ? AbortSignal.any([deps.shutdown, gone.signal]) : gone.signal;
+        row = await waitForStatusChange(deps.db, row, { since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
+        if (res.destroyed) return;
+      }
       res.json(toActionView(row));
     } catch (e) {
       next(e);

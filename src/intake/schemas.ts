@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ACTION_CLASS_RE } from '../lib/action-class-glob';
+import { actionStatus } from '../approvals/status';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -45,6 +46,13 @@ export const actionView = z.object({
   updated_at: z.string(),
 });
 export type ActionView = z.infer<typeof actionView>;
+
+/** GET /v1/actions/:id. With `wait`, a long poll: held until the status differs from `status` (default: the current one). */
+export const getActionQuery = z.object({
+  wait: z.coerce.number().int().min(0).max(60).optional().describe('seconds to hold the request until the status changes (0-60)'),
+  status: actionStatus.optional().describe('the status the client last saw; the wait ends as soon as the action is in another'),
+});
+export type GetActionQuery = z.infer<typeof getActionQuery>;
 
 export function isValidActionClass(value: string): boolean {
   return ACTION_CLASS_RE.test(value);

@@ -22,6 +22,10 @@ export type IntakeDeps = {
   config: FileConfig;
   /** Called after the creating transaction commits; wired to the outbox relay and card poster. */
   afterCommit?: { actionApproved?(actionId: string): void; approvalRequested?(actionId: string): void };
+  /** Told once per created action, after its transaction committed (metrics). */
+  onDecision?(decision: string, status: ActionStatus): void;
+  /** Aborted when the server shuts down, so long polls return at once. */
+  shutdown?: AbortSignal;
 };
 
 export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean };
@@ -121,6 +125,7 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
     if (!winner) throw new Problem('idempotency-in-progress', 'a request with this idempotency key is in progress');
     return replayOrConflict(winner, requestHash);
   }
+  deps.onDecision?.(planned.decision.decision, planned.status);
   if (planned.status === 'approved') deps.afterCommit?.actionApproved?.(id);
   if (planned.status === 'pending_approval') deps.afterCommit?.approvalRequested?.(id);
   return { ...response, replayed: false };

@@ -11,6 +11,7 @@ export const ID_PREFIXES = {
   outbox: 'obx',
   exception: 'exc',
   budget: 'bdg',
+  request: 'req',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -18,6 +18,8 @@ export type ReleaseDeps = {
   announce?(actionId: string): void;
   /** Optional gate on the executor's release rate; resolves to a delay in ms when over the limit. */
   releaseGate?(executor: string): Promise<number>;
+  /** Told about every executor call (metrics: results and latency). */
+  onExecutorCall?(executor: string, outcome: ExecutorOutcome): void;
 };
 
 export type ReleaseOutcome =
@@ -98,6 +100,7 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promis
     correlation_id: row.correlationId,
     dry_run: false,
   });
+  deps.onExecutorCall?.(executor.name, outcome);
   const result = await recordOutcome(db, row, outcome, executor.max_attempts);
   if (result.kind !== 'retry') deps.announce?.(actionId);
   return result;

@@ -1,0 +1,39 @@
+import { Router } from 'express';
+import { sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { actions } from '../db/schema';
+import type { Metrics } from './metrics';
+import { healthRouter, type ReadinessChecks } from './health';
+
+export { createMetrics, type Metrics, type CountableQueue } from './metrics';
+export { requestLogging, REQUEST_ID_HEADER, CORRELATION_ID_HEADER } from './request-log';
+export { healthRouter, type ReadinessChecks } from './health';
+
+/** `/healthz`, `/readyz` and `/metrics` (Prometheus text format, from this instance's own registry). */
+export function observabilityRouter(opts: { metrics: Metrics; checks: ReadinessChecks }): Router {
+  const router = healthRouter(opts.checks);
+  router.get('/metrics', async (_req, res, next) => {
+    try {
+      const text = await opts.metrics.registry.metrics();
+      res.set('content-type', opts.metrics.registry.contentType).send(text);
+    } catch (e) {
+      next(e);
+    }
+  });
+  return router;
+}
+
+/** The readiness checks of a running instance: a round trip to PostgreSQL and to Redis. */
+export function readinessChecks(db: Db, redis: { ping(): Promise<unknown> }): ReadinessChecks {
+  return { database: () => db.execute(sql`select 1`), redis: () => redis.ping() };
+}
+
+/**
+ * Observes how long a human took to settle an escalated action. Reads the row (the Slack listener only
+ * knows the id); a failure here must never disturb the approval, so it is logged and swallowed by the caller.
+ */
+export async function observeApprovalWait(db: Db, metrics: Metrics, actionId: string, outcome: 'approved' | 'denied'): Promise<void> {
+  const [row] = await db.select({ createdAt: actions.createdAt }).from(actions).where(eq(actions.id, actionId)).limit(1);
+  if (row) metrics.approvalCompleted(outcome, (Date.now() - row.createdAt.getTime()) / 1000);
+}

@@ -1,0 +1,99 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { newId } from '../lib/ids';
+import type { Logger } from '../lib/logger';
+import type { Metrics } from './metrics';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** A child logger carrying this request's request_id and correlation_id. */
+    log?: Logger;
+    requestId?: string;
+  }
+}
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+export const CORRELATION_ID_HEADER = 'x-correlation-id';
+
+const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
+/** Probes and scrapes would drown the log at info. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * One structured log line per request, with a request id (taken from `X-Request-Id` when it is sane,
+ * generated otherwise) and a correlation id (`X-Correlation-Id`, else the action's `correlation_id`, else the
+ * request id), both echoed back. Also feeds the HTTP and problem-code metrics.
+ */
+export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.get(REQUEST_ID_HEADER);
+    const requestId = incoming && SAFE_ID.test(incoming) ? incoming : newId('request');
+    const headerCorrelation = req.get(CORRELATION_ID_HEADER);
+    const correlationId = headerCorrelation && SAFE_ID.test(headerCorrelation) ? headerCorrelation : undefined;
+    req.requestId = requestId;
+    req.log = opts.logger.child({ request_id: requestId, ...(correlationId ? { correlation_id: correlationId } : {}) });
+    res.setHeader('X-Request-Id', requestId);
+    if (correlationId) res.setHeader('X-Correlation-Id', correlationId);
+
+    let problemCode: string | undefined;
+    const send = res.send.bind(res);
+    // Problems are sent from several places (the error handler, the intake route, others' routers):
+    // reading the code off the outgoing body counts them all without each one remembering to.
+    res.send = ((body?: unknown) => {
+      if (res.statusCode >= 400 && typeof body === 'string' && /problem\+json/.test(String(res.get('content-type') ?? ''))) {
+        try {
+          problemCode = (JSON.parse(body) as { code?: string }).code;
+        } catch {
+          problemCode = 'unparseable';
+        }
+      }
+      return send(body as never);
+    }) as Response['send'];
+
+    res.on('finish', () => done(false));
+    res.on('close', () => done(true));
+    let logged = false;
+    function done(aborted: boolean) {
+      if (logged) return;
+      logged = true;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeLabel(req);
+      opts.metrics?.httpRequest(req.method, route, res.statusCode, seconds);
+      if (problemCode) opts.metrics?.problem(problemCode, res.statusCode);
+      const body = req.body as { correlation_id?: unknown } | undefined;
+      const bodyCorrelation = typeof body?.correlation_id === 'string' ? body.correlation_id : undefined;
+      const fields = {
+        correlation_id: correlationId ?? bodyCorrelation ?? requestId,
+        method: req.method,
+        path: req.path,
+        route,
+        status: res.statusCode,
+        duration_ms: Math.round(seconds * 100_000) / 100,
+        ...(req.principal ? { agent_id: req.principal.agent.id } : {}),
+        ...(actionIdOf(req, res) ? { action_id: actionIdOf(req, res) } : {}),
+        ...(problemCode ? { problem: problemCode } : {}),
+        ...(aborted && !res.writableFinished ? { aborted: true } : {}),
+      };
+      const log = opts.logger.child({ request_id: requestId });
+      if (res.statusCode >= 500) log.error(fields, 'request failed');
+      else if (QUIET_PATHS.has(req.path)) log.debug(fields, 'request');
+      else log.info(fields, 'request');
+    }
+    next();
+  };
+}
+
+/** The matched route template (bounded cardinality), or "unmatched" for 404s and early refusals. */
+function routeLabel(req: Request): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  if (typeof path !== 'string') return 'unmatched';
+  return `${req.baseUrl}${path}` || '/';
+}
+
+function actionIdOf(req: Request, res: Response): string | undefined {
+  const param = req.params?.id;
+  if (typeof param === 'string' && param.startsWith('act_')) return param;
+  const location = res.getHeader('location');
+  const m = typeof location === 'string' ? /\/v1\/actions\/(act_[a-z0-9]+)/.exec(location) : null;
+  return m?.[1];
+}
