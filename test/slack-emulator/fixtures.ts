@@ -1,3 +1,4 @@
+import type { ActionsBlock, Button, SectionBlock } from '@slack/types';
 import { type Logger, LogLevel, WebClient } from '@slack/web-api';
 import { type SlackEmulator, type SlackEmulatorOptions, startSlackEmulator } from '../../src/slack-emulator/index.ts';
 
@@ -54,8 +55,8 @@ export function webClient(emulator: SlackEmulator, token = BOT_TOKEN, opts: Cons
   });
 }
 
-export const section = (text: string, type: 'mrkdwn' | 'plain_text' = 'mrkdwn') => ({ type: 'section', text: { type, text } });
-export const button = (actionId: string, text: string, value?: string, extra: Record<string, unknown> = {}) => ({
+export const section = (text: string, type: 'mrkdwn' | 'plain_text' = 'mrkdwn'): SectionBlock => ({ type: 'section', text: { type, text } });
+export const button = (actionId: string, text: string, value?: string, extra: Partial<Button> = {}): Button => ({
   type: 'button',
   action_id: actionId,
   text: { type: 'plain_text', text },
@@ -64,7 +65,7 @@ export const button = (actionId: string, text: string, value?: string, extra: Re
 });
 
 /** An approval card like the product posts: a summary and Approve / Deny buttons. */
-export function approvalCard(id: string) {
+export function approvalCard(id: string): (SectionBlock | ActionsBlock)[] {
   return [
     section(`*Action* \`deploy\` requested (${id})`),
     { type: 'actions', block_id: `approval:${id}`, elements: [button('approve', 'Approve', id, { style: 'primary' }), button('deny', 'Deny', id, { style: 'danger' })] },

@@ -1,3 +1,4 @@
+import type { ModalView } from '@slack/types';
 import { App, type BlockAction, type ButtonAction, HTTPReceiver, verifySlackRequest } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SlackEmulator } from '../../src/slack-emulator/index.ts';
@@ -181,7 +182,7 @@ describe('response_url', () => {
 });
 
 describe('trigger_id', () => {
-  const modal = { type: 'modal', title: { type: 'plain_text', text: 'Deny' }, blocks: [section('Why?')] } as const;
+  const modal: ModalView = { type: 'modal', title: { type: 'plain_text', text: 'Deny' }, blocks: [section('Why?')] };
 
   it('is valid for 3 seconds and once', async () => {
     await capture(() => ({ body: '' }));
