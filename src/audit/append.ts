@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
+import { execRows } from '../db/exec';
 import { auditEvents } from '../db/schema';
 import { canonicalJson, sha256Hex } from '../lib/canonical-json';
 import { newId } from '../lib/ids';
@@ -60,7 +61,7 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
   // The chain lock is transaction-scoped: outside a transaction it would be released before the insert.
   if (!('rollback' in tx)) return tx.transaction((t) => appendEvents(t, inputs));
   await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
-  const head = await tx.execute<{ hash: string | null }>(sql`select hash from audit_events order by seq desc limit 1`);
+  const head = await execRows<{ hash: string | null }>(tx, sql`select hash from audit_events order by seq desc limit 1`);
   let prev = (head[0]?.hash as string | undefined) ?? GENESIS_HASH;
   const createdAt = new Date();
   const rows = inputs.map((input) => {

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
+import { ifLockTaken } from '../db/exec';
 import { logger } from '../lib/logger';
 
 /**
@@ -11,10 +11,7 @@ export function everyOnce(db: Db, name: string, lockKey: number, everyMs: number
   let running: Promise<void> | null = null;
   const tick = async () => {
     try {
-      await db.transaction(async (tx) => {
-        const [row] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${lockKey}) as locked`);
-        if (row?.locked) await task();
-      });
+      await ifLockTaken(db, lockKey, task);
     } catch (err) {
       logger.warn({ err, task: name }, 'periodic task failed; will run again');
     }
