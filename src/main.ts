@@ -22,6 +22,7 @@ import { createSlackApp } from './slack/app';
 import { createApproverDirectory } from './slack/approver-directory';
 import { createSlackNotifier } from './slack/notifier';
 import { logger } from './lib/logger';
+import { openApiRouter } from './openapi';
 import { createMetrics, observabilityRouter, observeApprovalWait, readinessChecks, requestLogging, type Metrics } from './observability';
 
 export type StartOptions = {
@@ -97,6 +98,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     expressApp = app;
     app.use(requestLogging({ logger, metrics }));
     app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
+    app.use(openApiRouter());
     if (slackClient && env.SLACK_SIGNING_SECRET) {
       const slack = createSlackApp(
         { botToken: env.SLACK_BOT_TOKEN!, signingSecret: env.SLACK_SIGNING_SECRET, apiUrl: env.SLACK_API_URL, expressApp: app },

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { actionView, createActionRequest, getActionQuery } from '../intake/schemas';
+import type { ApiOperation } from './operation';
+
+const ok = z.object({ ok: z.boolean() });
+const readiness = z.object({ ok: z.boolean() }).catchall(z.boolean()).describe('ok, then one boolean per dependency (database, redis)');
+
+/**
+ * Every HTTP operation Countersign serves. A new route is documented by adding it here (or by exporting a list
+ * from its feature and spreading it in); `test/openapi` fails for any mounted route that is missing.
+ */
+export const API_OPERATIONS: ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/v1/actions',
+    operationId: 'requestAction',
+    summary: 'Propose an action: policy allows, denies or escalates it to human approval',
+    description:
+      'Idempotent per agent and `idempotency_key`: a retry with the same body returns the first answer with `Idempotent-Replayed: true`; the same key with a different body is a 409.',
+    tags: ['actions'],
+    auth: 'agent',
+    request: { body: createActionRequest },
+    responses: {
+      201: { description: 'Recorded: approved (queued for release), pending approval, or previewed (dry run)', schema: actionView },
+    },
+    problems: [
+      'invalid-request',
+      'validation-failed',
+      'invalid-action-class',
+      'contract-violation',
+      'payload-too-large',
+      'unsupported-media-type',
+      'unauthenticated',
+      'agent-suspended',
+      'out-of-scope',
+      'policy-denied',
+      'idempotency-conflict',
+      'idempotency-in-progress',
+      'rate-limited',
+      'budget-exhausted',
+      'no-executor',
+      'dry-run-unsupported',
+      'dry-run-rejected',
+      'executor-unavailable',
+    ],
+  },
+  {
+    method: 'get',
+    path: '/v1/actions/{id}',
+    operationId: 'getAction',
+    summary: 'Read an action of this agent; with `wait`, a long poll until its status changes',
+    tags: ['actions'],
+    auth: 'agent',
+    request: { query: getActionQuery },
+    responses: { 200: { description: 'The action as it is now (or when the wait ended)', schema: actionView } },
+    problems: ['validation-failed', 'unauthenticated', 'not-found'],
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'health',
+    summary: 'Liveness: the process serves HTTP',
+    tags: ['operations'],
+    auth: 'none',
+    responses: { 200: { description: 'Alive', schema: ok } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'ready',
+    summary: 'Readiness: PostgreSQL and Redis answer within 2 s',
+    tags: ['operations'],
+    auth: 'none',
+    responses: {
+      200: { description: 'Ready', schema: readiness },
+      503: { description: 'A dependency is unreachable', schema: readiness },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics of this instance',
+    tags: ['operations'],
+    auth: 'none',
+    responses: { 200: { description: 'Prometheus text exposition format', contentType: 'text/plain; version=0.0.4' } },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openapi',
+    summary: 'This document',
+    tags: ['operations'],
+    auth: 'none',
+    responses: { 200: { description: 'OpenAPI 3.1 document', contentType: 'application/json' } },
+  },
+  {
+    method: 'post',
+    path: '/slack/events',
+    operationId: 'slackEvents',
+    summary: 'Slack interactivity and events (Bolt); only with Slack configured',
+    description: 'Requests must carry a valid `X-Slack-Signature` made with the signing secret and a timestamp within 5 minutes.',
+    tags: ['slack'],
+    auth: 'slack-signature',
+    request: { contentType: 'application/x-www-form-urlencoded' },
+    responses: { 200: { description: 'Acknowledged' }, 401: { description: 'Bad or stale signature' } },
+  },
+];
