@@ -48,6 +48,10 @@ export const actions = pgTable(
     responseBody: jsonb('response_body').$type<Record<string, unknown>>(),
     slackChannel: text('slack_channel'),
     slackTs: text('slack_ts'),
+    /** Set once when the card was re-posted to the policy's `escalate_to` group (the conditional update's guard). */
+    escalatedAt: timestamp('escalated_at', { withTimezone: true }),
+    escalationSlackChannel: text('escalation_slack_channel'),
+    escalationSlackTs: text('escalation_slack_ts'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
