@@ -17,7 +17,8 @@ import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
 import { startCardWorker } from './queue/card-worker';
 import { reconcileCommits, relayOutbox } from './queue/relay';
-import { coalesced, everyOnce } from './queue/periodic';
+import { coalesced, everyOnce, redisPeriodClaim } from './queue/periodic';
+import { createReleaseGate } from './queue/release-gate';
 import { createSlackApp } from './slack/app';
 import { createApproverDirectory } from './slack/approver-directory';
 import { createSlackNotifier } from './slack/notifier';
@@ -142,11 +143,19 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         config,
         policy,
         announce: (id) => cards({ kind: 'outcome', action_id: id }),
+        requestApproval: (id) => cards({ kind: 'post', action_id: id }),
+        releaseGate: createReleaseGate(redis, prefix, config),
+        leaseGraceMs: env.COUNTERSIGN_LEASE_GRACE_MS,
         onExecutorCall: (executor, outcome) => metrics.executorCalled(executor, outcome.kind, outcome.latencyMs),
       },
       redis,
       prefix,
-      { onOutcome: (_id, kind) => metrics.released(kind) },
+      {
+        onOutcome: (_id, outcome) => metrics.released(outcome.kind),
+        concurrency: env.COUNTERSIGN_COMMIT_CONCURRENCY,
+        lockDurationMs: env.COUNTERSIGN_COMMIT_LOCK_MS,
+        stalledIntervalMs: env.COUNTERSIGN_COMMIT_STALLED_INTERVAL_MS,
+      },
     );
     closers.push(() => commitWorker.close());
     if (slackClient) {
@@ -154,15 +163,20 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       const cardWorker = startCardWorker(notifier, redis, prefix);
       closers.push(() => cardWorker.close());
     }
+    // Periodic work runs once per period across all instances (advisory lock + period claim in Redis).
+    const claim = redisPeriodClaim(redis, prefix, instance);
     const relayTimer = everyOnce(db, 'relay', 727280, 1000, () => relay.run());
-    const reconcile = everyOnce(db, 'reconcile', 727281, opts.reconcileEveryMs ?? 15_000, async () => {
+    const reconcileNow = async () => {
       const requeued = await reconcileCommits(db, commitQueue);
       if (requeued.length) logger.warn({ requeued: requeued.length }, 'reconciliation queued lost commits again');
-    });
+    };
+    // Reconcile at start-up too: whatever a crash or a lost Redis left behind is queued again at once.
+    const startupReconcile = reconcileNow().catch((err) => logger.warn({ err }, 'start-up reconciliation failed; the periodic one will retry'));
+    const reconcile = everyOnce(db, 'reconcile', 727281, opts.reconcileEveryMs ?? env.COUNTERSIGN_RECONCILE_EVERY_MS, reconcileNow, claim);
     const expiry = everyOnce(db, 'expiry', 727282, 5_000, async () => {
       for (const id of await expirePendingApprovals(db)) cards({ kind: 'update', action_id: id });
-    });
-    closers.push(() => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
+    }, claim);
+    closers.push(() => startupReconcile, () => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
   }
 
   return {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../db/client';
 import { actions, type ActionRow } from '../db/schema';
 import type { ActionStatus } from './status';
@@ -16,11 +16,13 @@ export async function transitionAction(
   from: readonly ActionStatus[],
   to: ActionStatus,
   patch: ActionPatch = {},
+  /** Extra condition, e.g. the release's lease fence (`attempts = n`), so a stale worker cannot record over a newer claim. */
+  guard?: SQL,
 ): Promise<ActionRow | null> {
   const [row] = await tx
     .update(actions)
     .set({ ...patch, status: to, updatedAt: sql`now()` })
-    .where(and(eq(actions.id, actionId), inArray(actions.status, [...from])))
+    .where(and(eq(actions.id, actionId), inArray(actions.status, [...from]), guard))
     .returning();
   return row ?? null;
 }

@@ -4,9 +4,11 @@ import { startCountersign } from '../main';
 import { logger } from '../lib/logger';
 import { parseFlags, type CliIo } from './io';
 
-const SHUTDOWN_DEADLINE_MS = 30_000;
-
-/** `countersign serve`: runs until SIGTERM/SIGINT, then drains in-flight work within a deadline. */
+/**
+ * `countersign serve`: runs until SIGTERM/SIGINT. Then it stops taking new work (HTTP server closed, workers
+ * fetch no more jobs), lets in-flight executor calls finish and record their outcome, and exits 0. Past
+ * COUNTERSIGN_SHUTDOWN_DEADLINE_MS it exits 1 with work in flight: leases run out and reconciliation takes it over.
+ */
 export async function serve(argv: string[], io: CliIo): Promise<number> {
   const { flags } = parseFlags(argv);
   const env = parseEnv();
@@ -14,21 +16,30 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
   const app = await startCountersign(env, { api: !flags['worker-only'], workers: !flags['api-only'] });
   io.stdout(`countersign listening on ${app.url}`);
   logger.info({ url: app.url }, 'countersign started');
-  await new Promise<void>((resolve) => {
+  const code = await new Promise<number>((resolve) => {
     const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down: no new work, finishing in-flight work');
+      logger.info({ signal, deadline_ms: env.COUNTERSIGN_SHUTDOWN_DEADLINE_MS }, 'shutting down: no new work, finishing in-flight work');
       const deadline = setTimeout(() => {
-        logger.error('shutdown deadline passed; exiting with work in flight (it will be reconciled)');
+        logger.error('shutdown deadline passed; exiting with work in flight (leases run out, reconciliation takes it over)');
         process.exit(1);
-      }, SHUTDOWN_DEADLINE_MS);
+      }, env.COUNTERSIGN_SHUTDOWN_DEADLINE_MS);
       deadline.unref();
-      app.close().then(resolve, (err) => {
-        logger.error({ err }, 'error during shutdown');
-        resolve();
-      });
+      app.close().then(
+        () => {
+          clearTimeout(deadline);
+          logger.info('shut down cleanly');
+          resolve(0);
+        },
+        (err) => {
+          logger.error({ err }, 'error during shutdown');
+          resolve(1);
+        },
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  return 0;
+  // Everything is closed; a stray handle (a library timer, a half-open socket) must not keep the process up.
+  setTimeout(() => process.exit(code), 2000).unref();
+  return code;
 }

@@ -22,6 +22,16 @@ export const envSchema = z.object({
   /** Default per-agent request rate limit (agents.rate_limit_per_minute overrides it). */
   COUNTERSIGN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
+  COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** BullMQ lock on an active commit job; a killed worker's job is picked up again after it lapses. */
+  COUNTERSIGN_COMMIT_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
+  COUNTERSIGN_COMMIT_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  /** A claim's lease lasts the executor timeout plus this; then another worker may take the action over. */
+  COUNTERSIGN_LEASE_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  COUNTERSIGN_RECONCILE_EVERY_MS: z.coerce.number().int().min(200).default(15_000),
+  /** On SIGTERM, in-flight executor calls get this long to finish before the process exits anyway. */
+  COUNTERSIGN_SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -24,14 +24,25 @@ export async function relayOutbox(db: Db, queue: Queue<CommitJob>, limit = 100):
     // Enqueue first: if the transaction then fails, the job finds the action still `approved`, which it accepts.
     await Promise.all(ids.map((id) => enqueueCommit(queue, id)));
     await tx.update(commitOutbox).set({ enqueuedAt: sql`now()` }).where(inArray(commitOutbox.actionId, ids));
+    // Every row lock first, the evidence (chain lock) last: the worker's claim takes them in the same order,
+    // so relay and claim cannot deadlock.
+    const moved = [];
     for (const id of ids) {
       const row = await transitionAction(tx, id, ['approved'], 'queued');
-      if (row) {
-        await appendEvents(tx, [
-          { type: 'commit.queued', actor: 'system', actionId: id, correlationId: row.correlationId, agentId: row.agentId, policyVersion: row.policyVersion, data: { executor: row.executor } },
-        ]);
-      }
+      if (row) moved.push(row);
     }
+    await appendEvents(
+      tx,
+      moved.map((row) => ({
+        type: 'commit.queued',
+        actor: 'system',
+        actionId: row.id,
+        correlationId: row.correlationId,
+        agentId: row.agentId,
+        policyVersion: row.policyVersion,
+        data: { executor: row.executor },
+      })),
+    );
     return ids.length;
   });
 }

@@ -1,14 +1,15 @@
 import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
-import { actions, agents, type ActionRow } from '../db/schema';
+import type { Db, Tx } from '../db/client';
+import { actions, commitOutbox, type ActionRow } from '../db/schema';
 import type { FileConfig } from '../config/file-config';
 import { appendEvents } from '../audit/append';
 import { transitionAction } from '../approvals/transition';
 import { findExecutor } from '../executor/registry';
 import { callExecutor, type ExecutorOutcome } from '../executor/client';
-import { payloadHash } from '../intake/payload-hash';
-import { newId } from '../lib/ids';
 import type { PolicyBundle } from '../policy';
+import type { ReleaseGate } from './release-gate';
+import { recheckRelease, type RecheckVerdict, type ReleaseControls } from './release-recheck';
+import { eventBase, recordOutcome } from './release-outcome';
 
 export type ReleaseDeps = {
   db: Db;
@@ -16,79 +17,97 @@ export type ReleaseDeps = {
   policy: { current(): PolicyBundle };
   /** Tells people about the outcome (Slack thread); fire-and-forget, retried by its own queue. */
   announce?(actionId: string): void;
-  /** Optional gate on the executor's release rate; resolves to a delay in ms when over the limit. */
-  releaseGate?(executor: string): Promise<number>;
+  /** Posts a fresh approval card for an action sent back to `pending_approval`. */
+  requestApproval?(actionId: string): void;
+  /** The executor's release rate limit (release-gate.ts); resolves to a delay in ms when over the limit. */
+  releaseGate?: ReleaseGate;
+  /** Budgets and kill switch owned by other features, asked again at release. */
+  controls?: ReleaseControls;
+  /** How long a claim outlives the executor timeout before another worker may take the action over. */
+  leaseGraceMs?: number;
   /** Told about every executor call (metrics: results and latency). */
   onExecutorCall?(executor: string, outcome: ExecutorOutcome): void;
 };
 
 export type ReleaseOutcome =
-  | { kind: 'committed' | 'failed' | 'refused' }
+  | { kind: 'committed' | 'failed' | 'refused' | 'cancelled' | 'sent_back' }
   | { kind: 'skipped'; reason: string }
   | { kind: 'retry'; reason: string; attempts: number }
-  | { kind: 'throttled'; delayMs: number };
+  /** Over the executor's release rate: look again after `delayMs`, without using an attempt. */
+  | { kind: 'throttled'; delayMs: number }
+  /** Another worker holds a live lease: look again when it runs out (that worker may have died). */
+  | { kind: 'leased'; delayMs: number };
 
-const DEFAULT_RELEASE_WINDOW_SECONDS = 3600;
-const LEASE_GRACE_MS = 30_000;
+export const DEFAULT_LEASE_GRACE_MS = 30_000;
+
+class Throttled extends Error {
+  constructor(readonly delayMs: number) {
+    super('release rate limit reached');
+  }
+}
 
 /**
  * Releases one approved action to its executor, exactly once in effect:
- * claim (conditional update with a lease) → re-check → call → record. The executor gets the action id as
- * idempotency key, so a retry after a crash between call and record cannot double the effect.
+ * claim (conditional update with a lease) → re-check → take a release slot → call → record (fenced by the
+ * claim's attempt number). The executor gets the action id as idempotency key, so a call repeated after a
+ * crash between call and record cannot double the effect.
  */
 export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promise<ReleaseOutcome> {
   const { db } = deps;
   const [current] = await db.select().from(actions).where(eq(actions.id, actionId)).limit(1);
   if (!current) return { kind: 'skipped', reason: 'no such action' };
   if (!['approved', 'queued', 'executing'].includes(current.status)) return { kind: 'skipped', reason: `action is ${current.status}` };
+  if (current.status === 'executing' && current.leaseExpiresAt && current.leaseExpiresAt.getTime() > Date.now()) {
+    return { kind: 'leased', delayMs: current.leaseExpiresAt.getTime() - Date.now() + 250 };
+  }
   const executor = current.executor ? findExecutor(deps.config, current.executor) : null;
-
   if (executor && deps.releaseGate) {
-    const delayMs = await deps.releaseGate(executor.name);
-    if (delayMs > 0) return { kind: 'throttled', delayMs };
+    // Look before claiming, so throttled jobs cost no database write.
+    const delayMs = await deps.releaseGate(executor.name, 'peek');
+    if (delayMs > 0) return { kind: 'throttled', delayMs: spread(delayMs, executor.rate_limit) };
   }
 
-  const leaseMs = (executor?.timeout_ms ?? 10_000) + LEASE_GRACE_MS;
-  const claimed = await db.transaction(async (tx) => {
-    const [row] = await tx
-      .update(actions)
-      .set({
-        status: 'executing',
-        attempts: sql`${actions.attempts} + 1`,
-        leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
-        updatedAt: sql`now()`,
-      })
-      .where(
-        and(
-          eq(actions.id, actionId),
-          or(inArray(actions.status, ['approved', 'queued']), and(eq(actions.status, 'executing'), lt(actions.leaseExpiresAt, sql`now()`))),
-        ),
-      )
-      .returning();
-    if (!row) return null;
-    const refusal = await recheck(deps, tx as unknown as Db, row);
-    if (refusal) {
-      await transitionAction(tx, row.id, ['executing'], 'refused', { failure: { reason: refusal }, finishedAt: new Date(), leaseExpiresAt: null });
+  const leaseMs = (executor?.timeout_ms ?? 10_000) + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS);
+  let claimed: { row: ActionRow; verdict: RecheckVerdict } | null;
+  try {
+    claimed = await db.transaction(async (tx) => {
+      const row = await claim(tx, actionId, leaseMs);
+      if (!row) return null;
+      const verdict = await recheckRelease(deps, tx, row);
+      if (verdict.kind !== 'release') {
+        await stop(deps, tx, row, verdict);
+        return { row, verdict };
+      }
+      if (deps.releaseGate) {
+        // Taken inside the claim transaction: when over the limit the claim rolls back as if never made.
+        const delayMs = await deps.releaseGate(row.executor!, 'take');
+        if (delayMs > 0) throw new Throttled(delayMs);
+      }
       await appendEvents(tx, [
-        { ...eventBase(row), type: 'commit.refused', actor: 'system', data: { reason: refusal, attempt: row.attempts } },
+        {
+          ...eventBase(row),
+          type: 'commit.started',
+          actor: 'system',
+          data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: current.status === 'executing' },
+        },
       ]);
-      return { row, refusal };
-    }
-    await appendEvents(tx, [
-      { ...eventBase(row), type: 'commit.started', actor: 'system', data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash } },
-    ]);
-    return { row, refusal: null };
-  });
+      return { row, verdict };
+    });
+  } catch (e) {
+    if (e instanceof Throttled) return { kind: 'throttled', delayMs: spread(e.delayMs, executor?.rate_limit) };
+    throw e;
+  }
   if (!claimed) return { kind: 'skipped', reason: 'claimed by another worker or already finished' };
-  if (claimed.refusal) {
+  const { row, verdict } = claimed;
+  if (verdict.kind === 'reapprove') {
+    deps.requestApproval?.(actionId);
+    return { kind: 'sent_back' };
+  }
+  if (verdict.kind !== 'release') {
     deps.announce?.(actionId);
-    return { kind: 'refused' };
+    return { kind: verdict.kind === 'cancel' ? 'cancelled' : 'refused' };
   }
-  const row = claimed.row;
-  if (!executor) {
-    // recheck() refuses actions without an executor; this is unreachable unless config changed mid-flight.
-    return { kind: 'skipped', reason: 'executor vanished' };
-  }
+  if (!executor) return { kind: 'skipped', reason: 'executor vanished' }; // recheck refuses these; unreachable
 
   const outcome = await callExecutor(executor, {
     action_id: row.id,
@@ -101,77 +120,75 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promis
     dry_run: false,
   });
   deps.onExecutorCall?.(executor.name, outcome);
-  const result = await recordOutcome(db, row, outcome, executor.max_attempts);
-  if (result.kind !== 'retry') deps.announce?.(actionId);
+  const result = await recordOutcome(deps, row, outcome, executor.max_attempts);
+  if (result.kind !== 'retry' && result.kind !== 'skipped') deps.announce?.(actionId);
   return result;
 }
 
-/** The checks made again at release time; returns the reason to refuse, or null. */
-async function recheck(deps: ReleaseDeps, tx: Db, row: ActionRow): Promise<string | null> {
-  if (!row.executor || !findExecutor(deps.config, row.executor)) return `executor "${row.executor}" is not configured`;
-  const hash = payloadHash({ action_class: row.actionClass, params: row.params, context: row.context, executor: row.executor });
-  if (hash !== row.payloadHash || row.approvedPayloadHash !== row.payloadHash) {
-    return 'stored payload no longer hashes to the approved payload hash';
-  }
-  const [agent] = await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, row.agentId)).limit(1);
-  if (!agent || agent.status !== 'active') return 'agent is suspended (kill switch)';
-  const windowSeconds = Number((row.escalation as { release_window_seconds?: number } | null)?.release_window_seconds ?? DEFAULT_RELEASE_WINDOW_SECONDS);
-  if (row.approvedAt && Date.now() - row.approvedAt.getTime() > windowSeconds * 1000) {
-    return `approval is older than its ${windowSeconds} s release window`;
-  }
-  const now = deps.policy.current().evaluate({ action_class: row.actionClass, context: row.context, params: row.params });
-  if (now.decision === 'deny') return `policy ${now.policy_version} now denies it (${now.rule_id ?? 'no rule matched'}): ${now.reasoning}`;
-  return null;
+/** approved/queued, or executing with a lease that ran out (its worker died) → executing with a new lease. */
+async function claim(tx: Tx, actionId: string, leaseMs: number): Promise<ActionRow | null> {
+  const [row] = await tx
+    .update(actions)
+    .set({
+      status: 'executing',
+      attempts: sql`${actions.attempts} + 1`,
+      leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(actions.id, actionId),
+        or(inArray(actions.status, ['approved', 'queued']), and(eq(actions.status, 'executing'), lt(actions.leaseExpiresAt, sql`now()`))),
+      ),
+    )
+    .returning();
+  return row ?? null;
 }
 
-async function recordOutcome(db: Db, row: ActionRow, outcome: ExecutorOutcome, maxAttempts: number): Promise<ReleaseOutcome> {
-  return db.transaction(async (tx) => {
-    const base = eventBase(row);
-    if (outcome.kind === 'success') {
-      const done = await transitionAction(tx, row.id, ['executing'], 'committed', {
-        result: outcome.body,
-        finishedAt: new Date(),
-        leaseExpiresAt: null,
-      });
-      if (!done) return { kind: 'skipped', reason: 'action left executing while the executor ran' } as const;
-      await appendEvents(tx, [
-        { ...base, type: 'commit.succeeded', actor: 'system', data: { executor: row.executor, status: outcome.status, result: outcome.body, latency_ms: outcome.latencyMs, attempt: row.attempts } },
-      ]);
-      return { kind: 'committed' } as const;
-    }
-    const exhausted = outcome.kind === 'retriable' && row.attempts >= maxAttempts;
-    if (outcome.kind === 'terminal' || exhausted) {
-      const failure =
-        outcome.kind === 'terminal'
-          ? { reason: `executor answered ${outcome.status}`, status: outcome.status, body: outcome.body, attempts: row.attempts }
-          : { reason: `retries exhausted: ${outcome.reason}`, status: outcome.status, attempts: row.attempts };
-      const done = await transitionAction(tx, row.id, ['executing'], 'failed', { failure, finishedAt: new Date(), leaseExpiresAt: null });
-      if (!done) return { kind: 'skipped', reason: 'action left executing while the executor ran' } as const;
-      await appendEvents(tx, [
-        { ...base, type: 'commit.failed', actor: 'system', data: { executor: row.executor, ...failure, latency_ms: outcome.latencyMs } },
-        {
-          ...base,
-          type: 'exception_record',
-          actor: 'system',
-          data: {
-            exception_id: newId('exception'),
-            kind: outcome.kind === 'terminal' ? 'executor_rejected' : 'retries_exhausted',
-            detail: failure.reason,
-            mitigation: 'action ended as failed; nothing further is released; the approver thread was notified',
-          },
-        },
-      ]);
-      return { kind: 'failed' } as const;
-    }
-    const back = await transitionAction(tx, row.id, ['executing'], 'queued', { leaseExpiresAt: null });
-    if (!back) return { kind: 'skipped', reason: 'action left executing while the executor ran' } as const;
+/** Ends a claim the re-check refused: refused, cancelled, or sent back for a new approval. */
+async function stop(deps: ReleaseDeps, tx: Tx, row: ActionRow, verdict: Exclude<RecheckVerdict, { kind: 'release' }>): Promise<void> {
+  const base = eventBase(row);
+  if (verdict.kind === 'reapprove') {
+    const esc = verdict.decision.escalation!;
+    await transitionAction(tx, row.id, ['executing'], 'pending_approval', {
+      decision: 'escalate',
+      ruleId: verdict.decision.rule_id,
+      reasoning: verdict.decision.reasoning,
+      policyVersion: verdict.decision.policy_version,
+      escalation: esc as unknown as Record<string, unknown>,
+      approverGroup: esc.via,
+      approvalsRequired: esc.approvals,
+      expiresAt: new Date(Date.now() + esc.timeout_seconds * 1000),
+      approvedAt: null,
+      approvedPayloadHash: null,
+      leaseExpiresAt: null,
+    });
+    // The old commit intent is spent; the new approval writes a new one.
+    await tx.delete(commitOutbox).where(eq(commitOutbox.actionId, row.id));
     await appendEvents(tx, [
-      { ...base, type: 'commit.retry', actor: 'system', data: { executor: row.executor, reason: outcome.reason, status: outcome.status, attempt: row.attempts, max_attempts: maxAttempts } },
+      {
+        ...base,
+        policyVersion: verdict.decision.policy_version,
+        type: 'commit.sent_back',
+        actor: 'system',
+        data: { reason: verdict.reason, rule_id: verdict.decision.rule_id, via: esc.via, approvals: esc.approvals, attempt: row.attempts },
+      },
     ]);
-    return { kind: 'retry', reason: outcome.reason, attempts: row.attempts } as const;
+    return;
+  }
+  const to = verdict.kind === 'cancel' ? 'cancelled' : 'refused';
+  await transitionAction(tx, row.id, ['executing'], to, {
+    failure: { code: verdict.code, reason: verdict.reason },
+    finishedAt: new Date(),
+    leaseExpiresAt: null,
   });
+  await appendEvents(tx, [
+    { ...base, type: to === 'cancelled' ? 'commit.cancelled' : 'commit.refused', actor: 'system', data: { code: verdict.code, reason: verdict.reason, attempt: row.attempts } },
+  ]);
 }
 
-function eventBase(row: ActionRow) {
-  return { actionId: row.id, correlationId: row.correlationId, agentId: row.agentId, policyVersion: row.policyVersion };
+/** Parked jobs wake spread over one slot's width, so a herd of them does not all retry the same instant. */
+function spread(delayMs: number, limit: { max: number; per_seconds: number } | undefined): number {
+  const slotMs = limit ? (limit.per_seconds * 1000) / limit.max : 0;
+  return Math.ceil(delayMs + Math.random() * slotMs);
 }

@@ -1,0 +1,90 @@
+import { eq } from 'drizzle-orm';
+import type { Tx } from '../db/client';
+import { agents, type ActionRow } from '../db/schema';
+import type { FileConfig } from '../config/file-config';
+import { findExecutor } from '../executor/registry';
+import { payloadHash } from '../intake/payload-hash';
+import type { Decision, PolicyBundle } from '../policy';
+
+/** Default time between approval and release (policy `escalation.release_window`, also used for policy allows). */
+export const DEFAULT_RELEASE_WINDOW_SECONDS = 3600;
+
+/** Why a release was stopped; `code` is stable (tests, dashboards), `reason` is for people. */
+export type RecheckVerdict =
+  | { kind: 'release' }
+  | { kind: 'refuse'; code: RefusalCode; reason: string }
+  | { kind: 'cancel'; code: 'agent-killed' | string; reason: string }
+  /** Approved by policy, but the policy in force now wants a human: back to `pending_approval`. */
+  | { kind: 'reapprove'; reason: string; decision: Decision };
+
+export type RefusalCode =
+  | 'executor-not-configured'
+  | 'payload-changed'
+  | 'approval-window-passed'
+  | 'policy-denies'
+  | 'approver-group-missing'
+  | 'budget-exhausted'
+  | (string & {});
+
+/**
+ * Controls owned by other features (budgets, kill switch beyond the agent's status), asked again at
+ * release time inside the claim transaction. Budget reservations are settled by the state transition itself
+ * (src/controls/budgets.ts#settleBudgets), so release needs no settle hook.
+ */
+export type ReleaseControls = {
+  check?(tx: Tx, action: ActionRow): Promise<{ kind: 'refuse' | 'cancel'; code: string; reason: string } | null>;
+};
+
+export type RecheckDeps = {
+  config: Pick<FileConfig, 'executors' | 'approver_groups'>;
+  policy: { current(): PolicyBundle };
+  controls?: ReleaseControls;
+  now?: () => number;
+};
+
+/** The checks made again at release (docs/release.md, "Re-checks at release"); the first that fails decides. */
+export async function recheckRelease(deps: RecheckDeps, tx: Tx, row: ActionRow): Promise<RecheckVerdict> {
+  const [agent] = await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, row.agentId)).limit(1);
+  if (!agent || agent.status !== 'active') {
+    return { kind: 'cancel', code: 'agent-killed', reason: `agent is ${agent?.status ?? 'gone'} (kill switch); nothing is released` };
+  }
+  if (!row.executor || !findExecutor(deps.config, row.executor)) {
+    return { kind: 'refuse', code: 'executor-not-configured', reason: `executor "${row.executor}" is not configured` };
+  }
+  const hash = payloadHash({ action_class: row.actionClass, params: row.params, context: row.context, executor: row.executor });
+  if (hash !== row.payloadHash || row.approvedPayloadHash !== row.payloadHash) {
+    return { kind: 'refuse', code: 'payload-changed', reason: 'stored payload no longer hashes to the approved payload hash' };
+  }
+  const windowSeconds = releaseWindowSeconds(row);
+  const now = deps.now?.() ?? Date.now();
+  if (!row.approvedAt || now - row.approvedAt.getTime() > windowSeconds * 1000) {
+    return {
+      kind: 'refuse',
+      code: 'approval-window-passed',
+      reason: `the approval is older than its ${windowSeconds} s release window; request the action again for a fresh approval`,
+    };
+  }
+  const decision = deps.policy.current().evaluate({ action_class: row.actionClass, context: row.context, params: row.params });
+  if (decision.decision === 'deny') {
+    return {
+      kind: 'refuse',
+      code: 'policy-denies',
+      reason: `policy ${decision.policy_version} now denies it (${decision.rule_id ?? 'no rule matched'}): ${decision.reasoning}`,
+    };
+  }
+  if (decision.decision === 'escalate' && row.decision === 'allow') {
+    const via = decision.escalation?.via;
+    if (!via || !deps.config.approver_groups[via]) {
+      return { kind: 'refuse', code: 'approver-group-missing', reason: `policy now requires approval by "${via ?? '(none)'}", which is not configured` };
+    }
+    return { kind: 'reapprove', reason: `policy ${decision.policy_version} now requires human approval (${decision.rule_id})`, decision };
+  }
+  const control = await deps.controls?.check?.(tx, row);
+  if (control) return control;
+  return { kind: 'release' };
+}
+
+export function releaseWindowSeconds(row: Pick<ActionRow, 'escalation'>): number {
+  const configured = Number((row.escalation as { release_window_seconds?: unknown } | null)?.release_window_seconds);
+  return Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_RELEASE_WINDOW_SECONDS;
+}
