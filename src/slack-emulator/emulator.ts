@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ResponseUrlStore, TriggerStore } from './grants.ts';
 import type { DeliveryTarget } from './interactions/deliver.ts';
 import * as actions from './interactions/user-actions.ts';
-import { handleResponseUrl } from './response-url.ts';
+import { type Routes, routeRequest } from './http-routes.ts';
 import { SocketModeHub } from './socket-mode.ts';
 import type {
   ApiCall,
@@ -21,7 +21,6 @@ import type {
 import { ViewStore } from './view-store.ts';
 import { waitFor } from './waiters.ts';
 import { FaultQueue, RateLimiter } from './web-api/limits.ts';
-import { handleApiRequest } from './web-api/router.ts';
 import { type Identity, Workspace } from './workspace.ts';
 
 export type Delivery = DeliveryResult & { kind: string };
@@ -75,8 +74,31 @@ export class SlackEmulator extends EventEmitter {
         this.changed('delivery', { kind: d.kind, ok: d.ok });
       },
     };
+    const routes: Routes = {
+      api: {
+        ...parts,
+        faults: this.faults,
+        limiter: this.limiter,
+        tokens: { bot: opts.botToken, ...(opts.appToken ? { app: opts.appToken } : {}) },
+        revoked: this.revoked,
+        openSocketUrl: () => parts.hub.issueUrl(this.url.replace(/^http/, 'ws')),
+        record: (call) => {
+          this.calls.push(call);
+          this.changed('call', { method: call.method, status: call.status });
+        },
+      },
+      responseUrls: {
+        ws: parts.ws,
+        responseUrls: parts.responseUrls,
+        record: (post) => {
+          this.posts.push(post);
+          this.changed('response_url', { url: post.url, status: post.status });
+        },
+      },
+      snapshot: () => this.toJSON(),
+    };
     server.on('request', (req, res) => {
-      this.route(req, res, parts).catch((err: unknown) => {
+      routeRequest(req, res, routes).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(String(err));
       });
@@ -106,45 +128,6 @@ export class SlackEmulator extends EventEmitter {
     };
     emulator = new SlackEmulator(server, opts, parts);
     return emulator;
-  }
-
-  private async route(
-    req: IncomingMessage,
-    res: ServerResponse,
-    parts: { ws: Workspace; views: ViewStore; triggers: TriggerStore; responseUrls: ResponseUrlStore },
-  ): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path.startsWith('/api/')) {
-      return handleApiRequest(req, res, decodeURIComponent(path.slice('/api/'.length)), {
-        ...parts,
-        faults: this.faults,
-        limiter: this.limiter,
-        tokens: { bot: this.opts.botToken, ...(this.opts.appToken ? { app: this.opts.appToken } : {}) },
-        revoked: this.revoked,
-        openSocketUrl: () => this.hub.issueUrl(this.url.replace(/^http/, 'ws')),
-        record: (call) => {
-          this.calls.push(call);
-          this.changed('call', { method: call.method, status: call.status });
-        },
-      });
-    }
-    if (path.startsWith('/hooks/')) {
-      return handleResponseUrl(req, res, {
-        ws: parts.ws,
-        responseUrls: parts.responseUrls,
-        record: (post) => {
-          this.posts.push(post);
-          this.changed('response_url', { url: post.url, status: post.status });
-        },
-      });
-    }
-    if (req.method === 'GET' && path === '/emulator/state') {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(JSON.stringify(this.toJSON()));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found');
   }
 
   private changed(kind: string, detail: unknown): void {

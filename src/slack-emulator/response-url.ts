@@ -10,11 +10,13 @@ import type { Workspace } from './workspace.ts';
  * up to 5 posts in 30 minutes; `replace_original` / `delete_original` act on the source message,
  * `response_type: "in_channel"` posts to the channel, anything else is an ephemeral reply to the user.
  */
-export async function handleResponseUrl(
-  req: IncomingMessage,
-  res: ServerResponse,
-  deps: { ws: Workspace; responseUrls: ResponseUrlStore; record: (post: ResponseUrlPost) => void },
-): Promise<void> {
+export interface ResponseUrlDeps {
+  ws: Workspace;
+  responseUrls: ResponseUrlStore;
+  record: (post: ResponseUrlPost) => void;
+}
+
+export async function handleResponseUrl(req: IncomingMessage, res: ServerResponse, deps: ResponseUrlDeps): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   const grant = deps.responseUrls.get(path);
   const body = await readBody(req);
