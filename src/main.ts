@@ -4,9 +4,12 @@ import express from 'express';
 import { WebClient } from '@slack/web-api';
 import type { Env } from './config/env';
 import { loadFileConfig, type FileConfig } from './config/file-config';
-import { connectDb } from './db/client';
+import { connectDb, type Db, type DbConnection } from './db/client';
 import { policyVersions } from './db/schema';
 import { appendEvents } from './audit/append';
+import { configureRedaction } from './audit/redact';
+import { auditRouter } from './audit/routes';
+import { createReceiptSigner, ensureSigningKey, receiptKeysRouter } from './receipts';
 import { expirePendingApprovals } from './approvals/expire';
 import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
@@ -33,12 +36,17 @@ export type StartOptions = {
   workers?: boolean;
   config?: FileConfig;
   reconcileEveryMs?: number;
+  /** An open database to use instead of DATABASE_URL (the embedded PGlite one, src/embedded); closed by close(). */
+  database?: DbConnection;
+  /** Extra routes on the same express app, mounted before the API (sandbox mode's page and demo executor). */
+  mount?: (app: express.Express, ctx: { db: Db }) => void;
 };
 
 export type Countersign = {
   url: string;
   port: number;
   config: FileConfig;
+  db: Db;
   /** The express app (null with `api: false`); tests walk its routes. */
   app: express.Express | null;
   /** This instance's Prometheus registry and recorders. */
@@ -48,11 +56,12 @@ export type Countersign = {
 
 /** Wires config → db → queues → http + bolt. Nothing else lives here. */
 export async function startCountersign(env: Env, opts: StartOptions = {}): Promise<Countersign> {
-  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required (embedded mode is started by `countersign serve`)');
+  if (!env.DATABASE_URL && !opts.database) throw new Error('DATABASE_URL is required (embedded mode is started by `countersign serve`)');
   if (!env.REDIS_URL) throw new Error('REDIS_URL is required');
   const instance = `${hostname()}:${process.pid}`;
   const config = opts.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG);
-  const { db, close: closeDb } = connectDb(env.DATABASE_URL, { applicationName: `countersign:${instance}` });
+  configureRedaction(config.redaction);
+  const { db, close: closeDb } = opts.database ?? connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}` });
   const redis = connectRedis(env.REDIS_URL);
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const commitQueue = createCommitQueue(redis, prefix);
@@ -100,6 +109,10 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     app.use(requestLogging({ logger, metrics }));
     app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
     app.use(openApiRouter());
+    await ensureSigningKey(db);
+    const receipts = createReceiptSigner(db);
+    app.use(receiptKeysRouter(db));
+    app.use('/v1', auditRouter({ db, adminToken: env.COUNTERSIGN_ADMIN_TOKEN }));
     if (slackClient && env.SLACK_SIGNING_SECRET) {
       const slack = createSlackApp(
         { botToken: env.SLACK_BOT_TOKEN!, signingSecret: env.SLACK_SIGNING_SECRET, apiUrl: env.SLACK_API_URL, expressApp: app },
@@ -118,6 +131,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     } else {
       logger.warn('Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): approval cards will wait in the queue');
     }
+    opts.mount?.(app, { db });
     app.use(
       '/v1',
       intakeRouter({
@@ -127,6 +141,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
         onDecision: (decision, status) => metrics.decided(decision, status),
         shutdown: shutdown.signal,
+        receipts,
       }),
     );
     app.use(problemHandler);
@@ -183,6 +198,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     url: `http://${env.HOST}:${port}`,
     port,
     config,
+    db,
     app: expressApp,
     metrics,
     async close() {
@@ -192,7 +208,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         const s = server;
         const closed = new Promise<void>((resolve) => s.close(() => resolve()));
         s.closeIdleConnections();
+        // Keep-alive connections whose last request (a long poll ended by the abort above) finishes after
+        // close() would otherwise hold the server open until their idle timeout.
+        const sweep = setInterval(() => s.closeIdleConnections(), 50);
         await closed;
+        clearInterval(sweep);
       }
       for (const c of closers) await c().catch((err) => logger.warn({ err }, 'error while closing'));
       policy.close();

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { EnvError, parseEnv } from '../config/env';
 import { ConfigError } from '../config/file-config';
+import { EmbeddedError } from '../embedded/data-dir';
 import { runMigrations } from '../db/migrate';
 import { runAgentsCommand } from './agents';
 import { processIo, type CliIo } from './io';
@@ -11,7 +12,9 @@ usage:
   countersign migrate                      apply database migrations
   countersign serve [--api-only|--worker-only]  run the API, the Slack app and the workers
   countersign agents create|list …         manage agent identities
-  countersign policy eval|explain|test|lint|replay …  policy tools`;
+  countersign policy eval|explain|test|lint|replay …  policy tools
+  countersign audit verify|show|export|verify-receipt …  evidence: chain check, timelines, SIEM export, receipts
+  countersign keys list|rotate             receipt signing keys`;
 
 /** The operator identity recorded in evidence for CLI actions. */
 function operator(): string {
@@ -41,6 +44,14 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       const { runPolicyCommand } = await import('../policy/cli');
       return runPolicyCommand(rest, io);
     }
+    case 'audit': {
+      const { runAuditCommand } = await import('./audit');
+      return runAuditCommand(rest, io);
+    }
+    case 'keys': {
+      const { runKeysCommand } = await import('./audit-keys');
+      return runKeysCommand(rest, io, operator());
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -60,7 +71,7 @@ if (!process.env.VITEST) {
       if (code !== -1) process.exitCode = code;
     },
     (e) => {
-      if (e instanceof EnvError || e instanceof ConfigError) process.stderr.write(`${e.message}\n`);
+      if (e instanceof EnvError || e instanceof ConfigError || e instanceof EmbeddedError) process.stderr.write(`${e.message}\n`);
       else process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
       process.exitCode = 1;
     },

@@ -1,6 +1,5 @@
 import { parseEnv } from '../config/env';
-import { runMigrations } from '../db/migrate';
-import { startCountersign } from '../main';
+import { startLocal } from '../embedded/start';
 import { logger } from '../lib/logger';
 import { parseFlags, type CliIo } from './io';
 
@@ -12,8 +11,8 @@ import { parseFlags, type CliIo } from './io';
 export async function serve(argv: string[], io: CliIo): Promise<number> {
   const { flags } = parseFlags(argv);
   const env = parseEnv();
-  if (env.DATABASE_URL && flags.migrate !== 'false') await runMigrations(env.DATABASE_URL);
-  const app = await startCountersign(env, { api: !flags['worker-only'], workers: !flags['api-only'] });
+  // What is not configured is started here: embedded PostgreSQL, a private Redis, sandbox mode (src/embedded).
+  const app = await startLocal(env, { api: !flags['worker-only'], workers: !flags['api-only'], migrate: flags.migrate !== 'false', say: io.stdout });
   io.stdout(`countersign listening on ${app.url}`);
   logger.info({ url: app.url }, 'countersign started');
   const code = await new Promise<number>((resolve) => {
