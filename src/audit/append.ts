@@ -19,6 +19,8 @@ export type AuditEventInput = {
 // Serialises chain appends; held only from the append to the end of the caller's transaction.
 const CHAIN_LOCK_KEY = 727275;
 export const GENESIS_HASH = '0'.repeat(64);
+/** The version of the event envelope and of each type's `data` (docs/audit.md). */
+export const AUDIT_SCHEMA_VERSION = '1';
 
 export type ChainedFields = {
   id: string;
@@ -61,13 +63,19 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
   // The chain lock is transaction-scoped: outside a transaction it would be released before the insert.
   if (!('rollback' in tx)) return tx.transaction((t) => appendEvents(t, inputs));
   await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
-  const head = await execRows<{ hash: string | null }>(tx, sql`select hash from audit_events order by seq desc limit 1`);
+  const head = await execRows<{ hash: string | null; at_ms: number | string | null }>(
+    tx,
+    sql`select hash, (extract(epoch from created_at) * 1000)::float8 as at_ms from audit_events order by seq desc limit 1`,
+  );
   let prev = (head[0]?.hash as string | undefined) ?? GENESIS_HASH;
-  const createdAt = new Date();
+  // created_at never decreases along the chain (clocks of several instances may disagree by a little):
+  // a time range is then a seq range, which is what the query indexes are built for.
+  const headAt = Math.round(Number(head[0]?.at_ms ?? 0));
+  const createdAt = new Date(Math.max(Date.now(), headAt));
   const rows = inputs.map((input) => {
     const fields: ChainedFields = {
       id: newId('event'),
-      schemaVersion: '1',
+      schemaVersion: AUDIT_SCHEMA_VERSION,
       type: input.type,
       actionId: input.actionId ?? null,
       correlationId: input.correlationId ?? null,

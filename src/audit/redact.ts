@@ -1,16 +1,43 @@
 /**
  * Secrets never enter the evidence: values under keys that look like credentials are replaced before
- * anything is stored or shown. Applied recursively, so nested parameters are covered too.
+ * anything is stored or shown (audit log, Slack cards, /audit replies). Applied recursively, so nested
+ * objects and arrays are covered; card numbers (Luhn-valid, 13–19 digits) and bearer credentials are
+ * replaced wherever they appear in a string, whatever the key.
  */
 export const DEFAULT_SECRET_KEY_PATTERN =
   /(pass(word|wd|phrase)?|secret|token|authorization|auth_header|api[_-]?key|private[_-]?key|credential|cookie|session[_-]?id|card[_-]?(number|no)|^pan$|cvv|cvc|ssn)/i;
 
 export const REDACTED = '[REDACTED]';
 
-// Card numbers (13–19 digits, optionally spaced) anywhere in a string value.
+// Card numbers (13–19 digits, optionally spaced or dashed) anywhere in a string value.
 const CARD_NUMBER_RE = /\b(?:\d[ -]?){12,18}\d\b/g;
+// `Bearer <credential>` / `Basic <credential>` inside free text (e.g. a copied header or curl line).
+const AUTH_SCHEME_RE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 
-export function redact(value: unknown, keyPattern: RegExp = DEFAULT_SECRET_KEY_PATTERN, depth = 0): unknown {
+export type RedactionConfig = { extra_keys?: readonly string[] };
+
+let configuredPattern: RegExp = DEFAULT_SECRET_KEY_PATTERN;
+
+/** Builds the key pattern: the defaults plus extra key fragments (case-insensitive, matched anywhere in a key). */
+export function secretKeyPattern(config: RedactionConfig = {}): RegExp {
+  const extra = (config.extra_keys ?? []).filter((k) => k.length > 0).map(escapeRegExp);
+  if (extra.length === 0) return DEFAULT_SECRET_KEY_PATTERN;
+  return new RegExp(`${DEFAULT_SECRET_KEY_PATTERN.source}|${extra.join('|')}`, 'i');
+}
+
+/**
+ * Sets the process-wide key pattern from the config file (`redaction.extra_keys`). Called once at start-up
+ * by main.ts: the audit append and every card builder redact with it, so no caller can forget to pass it.
+ */
+export function configureRedaction(config: RedactionConfig | undefined): void {
+  configuredPattern = secretKeyPattern(config ?? {});
+}
+
+export function currentSecretKeyPattern(): RegExp {
+  return configuredPattern;
+}
+
+export function redact(value: unknown, keyPattern: RegExp = configuredPattern, depth = 0): unknown {
   if (depth > 32) return REDACTED;
   if (Array.isArray(value)) return value.map((v) => redact(v, keyPattern, depth + 1));
   if (value && typeof value === 'object') {
@@ -20,12 +47,24 @@ export function redact(value: unknown, keyPattern: RegExp = DEFAULT_SECRET_KEY_P
     }
     return out;
   }
-  if (typeof value === 'string') return value.replace(CARD_NUMBER_RE, (m) => (luhnValid(m) ? REDACTED : m));
+  if (typeof value === 'string') {
+    return value
+      .replace(CARD_NUMBER_RE, (m) => (luhnValid(m) ? REDACTED : m))
+      .replace(AUTH_SCHEME_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+  }
+  // A card number sent as a JSON number.
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1e12 && luhnValid(String(value))) return REDACTED;
   return value;
 }
 
-function luhnValid(candidate: string): boolean {
+/**
+ * A payment card number: 13–19 digits, a major-network first digit (2–6: Mastercard, Amex, Visa, Discover,
+ * JCB, UnionPay, Diners) and a valid Luhn check digit. The first-digit rule keeps epoch timestamps
+ * (1…, 13 digits) from being taken for cards.
+ */
+export function luhnValid(candidate: string): boolean {
   const digits = candidate.replace(/\D/g, '');
+  if (digits.length < 13 || digits.length > 19 || !/^[2-6]/.test(digits)) return false;
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = Number(digits[digits.length - 1 - i]);
@@ -36,4 +75,8 @@ function luhnValid(candidate: string): boolean {
     sum += d;
   }
   return sum % 10 === 0;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

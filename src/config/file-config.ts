@@ -35,6 +35,8 @@ export const fileConfigSchema = z.strictObject({
   budgets: budgetsSchema,
   /** Slack users allowed to use /audit. */
   auditors: approverGroupSchema.partial({ channel: true }).optional(),
+  /** Extra parameter-key fragments to redact in the audit log and on cards (docs/audit.md). */
+  redaction: z.strictObject({ extra_keys: z.array(z.string().min(1)).default([]) }).optional(),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACTION_CLASS_RE } from '../lib/action-class-glob';
 import { actionStatus } from '../approvals/status';
+import { signedReceipt } from '../receipts/receipt';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -44,6 +45,8 @@ export const actionView = z.object({
   failure: z.record(z.string(), z.unknown()).nullable().optional(),
   created_at: z.string(),
   updated_at: z.string(),
+  /** Ed25519-signed receipt of the decision and outcome (docs/audit.md, "Receipts"). */
+  receipt: signedReceipt.optional(),
 });
 export type ActionView = z.infer<typeof actionView>;
 

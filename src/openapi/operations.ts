@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { actionView, createActionRequest, getActionQuery } from '../intake/schemas';
 import type { ApiOperation } from './operation';
+import { AUDIT_OPERATIONS } from '../audit/operations';
 
 const ok = z.object({ ok: z.boolean() });
 const readiness = z.object({ ok: z.boolean() }).catchall(z.boolean()).describe('ok, then one boolean per dependency (database, redis)');
@@ -105,4 +106,5 @@ export const API_OPERATIONS: ApiOperation[] = [
     request: { contentType: 'application/x-www-form-urlencoded' },
     responses: { 200: { description: 'Acknowledged' }, 401: { description: 'Bad or stale signature' } },
   },
+  ...AUDIT_OPERATIONS,
 ];

@@ -1,6 +1,7 @@
 import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import type { Application } from 'express';
 import { registerActions } from './listeners/actions';
+import { registerAuditCommand } from './listeners/commands/audit';
 import type { SlackDeps } from './deps';
 
 export type SlackAppOptions = {
@@ -29,5 +30,6 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackDeps) {
     tokenVerificationEnabled: false,
   });
   registerActions(app, deps);
+  registerAuditCommand(app, deps);
   return { app, receiver, client: app.client };
 }

@@ -1,0 +1,106 @@
+import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { z } from 'zod';
+import type { DbOrTx } from '../db/client';
+import { auditEvents, type AuditEventRow } from '../db/schema';
+
+export const MAX_PAGE = 500;
+
+/** Filters shared by GET /v1/audit, `countersign audit export` and /audit. */
+export const auditFilter = z.strictObject({
+  action_id: z.string().min(1).max(200).optional(),
+  correlation_id: z.string().min(1).max(200).optional(),
+  agent_id: z.string().min(1).max(200).optional(),
+  actor: z.string().min(1).max(300).optional(),
+  type: z.string().min(1).max(100).optional(),
+  since: z.coerce.date().optional(),
+  until: z.coerce.date().optional(),
+});
+
+export type AuditFilter = z.infer<typeof auditFilter>;
+
+export type AuditPage = { events: AuditEventRow[]; next_cursor: string | null };
+
+/**
+ * Turns a time range into a seq range. created_at never decreases along the chain (append.ts), so the
+ * first event at or after a moment bounds every later one; the created_at condition stays in the query
+ * as well, so the answer is exact even for rows written before that rule.
+ */
+export async function seqBounds(db: DbOrTx, f: AuditFilter): Promise<{ from: number | null; to: number | null; empty: boolean }> {
+  const firstAtOrAfter = async (at: Date) => {
+    const [row] = await db
+      .select({ seq: auditEvents.seq })
+      .from(auditEvents)
+      .where(gte(auditEvents.createdAt, at))
+      .orderBy(asc(auditEvents.createdAt), asc(auditEvents.seq))
+      .limit(1);
+    return row?.seq ?? null;
+  };
+  const from = f.since ? await firstAtOrAfter(f.since) : null;
+  if (f.since && from === null) return { from, to: null, empty: true };
+  const to = f.until ? await firstAtOrAfter(f.until) : null;
+  return { from, to, empty: false };
+}
+
+/** The WHERE clause for a filter, or null when no event can match. */
+export async function filterCondition(db: DbOrTx, f: AuditFilter): Promise<SQL | null> {
+  const bounds = await seqBounds(db, f);
+  if (bounds.empty) return null;
+  const conds: SQL[] = [];
+  if (f.action_id) conds.push(eq(auditEvents.actionId, f.action_id));
+  if (f.correlation_id) conds.push(eq(auditEvents.correlationId, f.correlation_id));
+  if (f.agent_id) conds.push(eq(auditEvents.agentId, f.agent_id));
+  if (f.actor) conds.push(eq(auditEvents.actor, f.actor));
+  if (f.type) conds.push(eq(auditEvents.type, f.type));
+  if (bounds.from !== null) conds.push(gte(auditEvents.seq, bounds.from));
+  if (bounds.to !== null) conds.push(lt(auditEvents.seq, bounds.to));
+  if (f.since) conds.push(gte(auditEvents.createdAt, f.since));
+  if (f.until) conds.push(lt(auditEvents.createdAt, f.until));
+  return conds.length ? and(...conds)! : sql`true`;
+}
+
+export function encodeCursor(seq: number): string {
+  return Buffer.from(`seq:${seq}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number | null {
+  const m = /^seq:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * One page of events in chain order (or newest first), keyset-paginated on seq: a page costs the same at
+ * event one and at event one million.
+ */
+export async function queryEvents(
+  db: DbOrTx,
+  f: AuditFilter,
+  page: { after?: number | null; limit?: number; order?: 'asc' | 'desc' } = {},
+): Promise<AuditPage> {
+  const limit = Math.min(Math.max(page.limit ?? 100, 1), MAX_PAGE);
+  const where = await filterCondition(db, f);
+  if (!where) return { events: [], next_cursor: null };
+  const order = page.order ?? 'asc';
+  const keyset = page.after == null ? undefined : order === 'asc' ? gt(auditEvents.seq, page.after) : lt(auditEvents.seq, page.after);
+  const rows = await db
+    .select()
+    .from(auditEvents)
+    .where(keyset ? and(where, keyset) : where)
+    .orderBy(order === 'asc' ? asc(auditEvents.seq) : desc(auditEvents.seq))
+    .limit(limit + 1);
+  const more = rows.length > limit;
+  const events = more ? rows.slice(0, limit) : rows;
+  return { events, next_cursor: more ? encodeCursor(events[events.length - 1]!.seq) : null };
+}
+
+/** How many events match (for "showing 40 of 1 204"). */
+export async function countEvents(db: DbOrTx, f: AuditFilter): Promise<number> {
+  const where = await filterCondition(db, f);
+  if (!where) return 0;
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(auditEvents).where(where);
+  return row?.n ?? 0;
+}
+
+/** The whole chain of one action (and anything else sharing its correlation id), in order. */
+export async function actionEvents(db: DbOrTx, actionId: string, limit = 5000): Promise<AuditEventRow[]> {
+  return db.select().from(auditEvents).where(eq(auditEvents.actionId, actionId)).orderBy(asc(auditEvents.seq)).limit(limit);
+}

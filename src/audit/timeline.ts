@@ -1,0 +1,69 @@
+import type { AuditEventView } from './event-view';
+
+type Data = Record<string, unknown>;
+const s = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** One human sentence per event type: who did what, and why. Unknown types fall back to their data. */
+export function describeEvent(e: Pick<AuditEventView, 'type' | 'actor' | 'data'>): string {
+  const d = e.data as Data;
+  switch (e.type) {
+    case 'action.requested':
+      return `${s(d.agent_name) || e.actor} asked for ${s(d.action_class)}${d.on_behalf_of ? ` on behalf of ${s(d.on_behalf_of)}` : ''}${d.dry_run ? ' (dry run)' : ''}: "${s(d.justification)}" — params ${s(d.params)}, payload ${s(d.payload_hash).slice(0, 12)}`;
+    case 'policy.decided': {
+      const esc = d.escalation as Data | null | undefined;
+      const via = esc ? ` → ${s(esc.via)}, ${s(esc.approvals ?? 1)} approval(s), timeout ${s(esc.timeout_seconds)} s` : '';
+      return `policy decided ${s(d.decision)} by rule ${s(d.rule_id) || '(none)'}${via}: ${s(d.reasoning)}`;
+    }
+    case 'approval.card_posted':
+      return `approval card posted to ${s(d.channel)} for ${s(d.group)}`;
+    case 'approval.recorded':
+      return `${e.actor} ${d.verdict === 'approve' ? 'approved' : 'denied'}${d.reason ? ` ("${s(d.reason)}")` : ''} — ${s(d.approvals)} of ${s(d.required)} approvals in ${s(d.group)}`;
+    case 'approval.refused':
+      return `${e.actor}'s ${s(d.verdict)} was refused (${s(d.reason)}): ${s(d.detail)}`;
+    case 'action.approved':
+      return d.by === 'policy'
+        ? `approved by policy (rule ${s(d.rule_id)})`
+        : `approved by ${(d.approvers as string[] | undefined)?.join(', ') ?? e.actor} (quorum ${s(d.quorum)} of ${s(d.group)})`;
+    case 'action.denied':
+      return `denied by ${s(d.by) || e.actor}${d.reason ? `: ${s(d.reason)}` : ''}`;
+    case 'action.expired':
+      return `expired without a decision (timeout at ${s(d.expires_at)}; ${s(d.on_timeout)})`;
+    case 'action.cancelled':
+      return `cancelled by ${e.actor}${d.reason ? `: ${s(d.reason)}` : ''}`;
+    case 'commit.queued':
+      return `queued for executor ${s(d.executor)}`;
+    case 'commit.started':
+      return `released to executor ${s(d.executor)}${d.tool ? ` (${s(d.tool)})` : ''}, attempt ${s(d.attempt)}`;
+    case 'commit.succeeded':
+      return `executor ${s(d.executor)} answered ${s(d.status)} in ${s(d.latency_ms)} ms: ${s(d.result)}`;
+    case 'commit.retry':
+      return `attempt ${s(d.attempt)} of ${s(d.max_attempts)} failed (${s(d.reason)}); will retry`;
+    case 'commit.failed':
+      return `failed at executor ${s(d.executor)}: ${s(d.reason)}`;
+    case 'commit.refused':
+      return `not released: ${s(d.reason)}`;
+    case 'exception_record':
+      return `exception ${s(d.kind)}: ${s(d.detail)} — mitigation: ${s(d.mitigation)}`;
+    case 'request.refused':
+      return `request refused (${s(d.reason)}) for ${s(d.action_class)}`;
+    case 'policy.loaded':
+      return `policy bundle loaded (${s(d.reason)})`;
+    case 'policy.refused':
+      return `policy bundle refused (${s(d.reason)}); last good bundle kept`;
+    default:
+      return `${e.type} ${s(d)}`;
+  }
+}
+
+/** A readable timeline for a terminal: time, actor, what happened. */
+export function renderTimeline(events: AuditEventView[]): string {
+  if (events.length === 0) return 'no events';
+  const first = events[0]!;
+  const head = [
+    `action ${first.action_id ?? '(none)'}  correlation ${first.correlation_id ?? '(none)'}  agent ${first.agent_id ?? '(none)'}`,
+    `policy ${first.policy_version ?? '(none)'}`,
+    '',
+  ];
+  const lines = events.map((e) => `${e.created_at}  #${e.seq}  ${e.type.padEnd(22)} ${e.actor.padEnd(20)} ${describeEvent(e)}`);
+  return [...head, ...lines].join('\n');
+}

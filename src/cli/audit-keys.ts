@@ -1,0 +1,49 @@
+import { parseEnv } from '../config/env';
+import { connectDb } from '../db/client';
+import { ensureSigningKey, listSigningKeys, rotateSigningKey } from '../receipts';
+import { parseMoment } from '../audit/time-range';
+import { parseFlags, type CliIo } from './io';
+
+const USAGE = `usage:
+  countersign keys list [--json]
+  countersign keys rotate [--expire-previous-after 90d]`;
+
+/** `countersign keys …`: the Ed25519 keys that sign receipts. */
+export async function runKeysCommand(argv: string[], io: CliIo, operator: string): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { flags } = parseFlags(rest);
+  if (sub !== 'list' && sub !== 'rotate') {
+    io.stderr(USAGE);
+    return 2;
+  }
+  const env = parseEnv();
+  if (!env.DATABASE_URL) {
+    io.stderr('DATABASE_URL is not set');
+    return 2;
+  }
+  const handle = connectDb(env.DATABASE_URL, { max: 1 });
+  try {
+    if (sub === 'rotate') {
+      let expireMs: number | undefined;
+      const after = flags['expire-previous-after'];
+      if (typeof after === 'string') {
+        const ago = parseMoment(after, new Date(0));
+        if (!ago) {
+          io.stderr('--expire-previous-after takes an age such as 90d or 12h');
+          return 2;
+        }
+        expireMs = -ago.getTime();
+      }
+      const r = await rotateSigningKey(handle.db, operator, { expireRetiredAfterMs: expireMs });
+      io.stdout(`new signing key ${r.kid}; retired ${r.retired.join(', ') || '(none)'} (still published${expireMs ? ' until expiry' : ''})`);
+      return 0;
+    }
+    await ensureSigningKey(handle.db);
+    const rows = await listSigningKeys(handle.db);
+    if (flags.json) io.stdout(JSON.stringify(rows.map(({ privateKey: _p, ...r }) => r)));
+    else for (const k of rows) io.stdout(`${k.kid}\t${k.retiredAt ? `retired ${k.retiredAt.toISOString()}` : 'signing'}\tcreated ${k.createdAt.toISOString()}${k.expiresAt ? `\texpires ${k.expiresAt.toISOString()}` : ''}`);
+    return 0;
+  } finally {
+    await handle.close();
+  }
+}

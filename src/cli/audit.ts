@@ -1,0 +1,170 @@
+import { createWriteStream, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { parseEnv } from '../config/env';
+import { connectDb } from '../db/client';
+import { findAgentByName } from '../auth/agents';
+import { verifyChain } from '../audit/verify';
+import { actionEvents } from '../audit/query';
+import { exportEvents, type ExportFormat } from '../audit/export';
+import { toEventView } from '../audit/event-view';
+import { renderTimeline } from '../audit/timeline';
+import { parseMoment } from '../audit/time-range';
+import { verifyReceipt, type KeySet } from '../receipts';
+import { parseFlags, processIo, type CliIo } from './io';
+
+const USAGE = `usage:
+  countersign audit verify [--batch N] [--anchor SEQ:HASH] [--json]
+  countersign audit show ACTION_ID [--json]
+  countersign audit export --since 24h|ISO [--until ISO] [--agent NAME] [--action ID] [--corr ID] [--type T] [--actor A]
+                           [--format jsonl|csv] [--out FILE]
+  countersign audit verify-receipt FILE|- [--keys URL|FILE] [--payload-hash HASH]`;
+
+/** `countersign audit …`: exit 0 when all is well, 1 when the chain or a receipt does not verify, 2 on usage. */
+export async function runAuditCommand(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { flags, positionals } = parseFlags(rest);
+  if (sub === 'verify-receipt') return verifyReceiptCommand(positionals, flags, io);
+  if (sub !== 'verify' && sub !== 'show' && sub !== 'export') {
+    io.stderr(USAGE);
+    return 2;
+  }
+  const env = parseEnv();
+  if (!env.DATABASE_URL) {
+    io.stderr('DATABASE_URL is not set');
+    return 2;
+  }
+  const handle = connectDb(env.DATABASE_URL, { max: 2, applicationName: `countersign-audit-${sub}` });
+  try {
+    if (sub === 'verify') return await verifyCommand(handle.db, flags, io);
+    if (sub === 'show') return await showCommand(handle.db, positionals, flags, io);
+    return await exportCommand(handle, flags, io);
+  } finally {
+    await handle.close();
+  }
+}
+
+type Flags = Record<string, string | true>;
+const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
+
+async function verifyCommand(db: Parameters<typeof verifyChain>[0], flags: Flags, io: CliIo): Promise<number> {
+  let anchor: { seq: number; hash: string } | undefined;
+  if (str(flags.anchor)) {
+    const m = /^(\d+):([0-9a-f]{64})$/.exec(str(flags.anchor)!);
+    if (!m) {
+      io.stderr('--anchor must be SEQ:HASH (as printed by an earlier verify)');
+      return 2;
+    }
+    anchor = { seq: Number(m[1]), hash: m[2]! };
+  }
+  const result = await verifyChain(db, { batchSize: Number(str(flags.batch) ?? 2000), anchor });
+  if (flags.json) io.stdout(JSON.stringify(result));
+  else if (result.ok) {
+    io.stdout(`chain intact: ${result.checked} events verified`);
+    if (result.head) io.stdout(`head: ${result.head.seq}:${result.head.hash} (keep it; pass it as --anchor next time to catch truncation)`);
+  } else {
+    const b = result.break!;
+    io.stdout(`chain BROKEN after ${result.checked} good events: ${b.kind} at seq ${b.seq}${b.id ? ` (${b.id})` : ''}`);
+    io.stdout(b.detail);
+  }
+  return result.ok ? 0 : 1;
+}
+
+async function showCommand(db: Parameters<typeof actionEvents>[0], positionals: string[], flags: Flags, io: CliIo): Promise<number> {
+  const id = positionals[0];
+  if (!id) {
+    io.stderr(USAGE);
+    return 2;
+  }
+  const events = (await actionEvents(db, id)).map(toEventView);
+  if (flags.json) io.stdout(JSON.stringify({ action_id: id, events }));
+  else io.stdout(events.length ? renderTimeline(events) : `no events for ${id}`);
+  return events.length ? 0 : 1;
+}
+
+async function exportCommand(handle: ReturnType<typeof connectDb>, flags: Flags, io: CliIo): Promise<number> {
+  const format = (str(flags.format) ?? 'jsonl') as ExportFormat;
+  if (format !== 'jsonl' && format !== 'csv') {
+    io.stderr('--format must be jsonl or csv');
+    return 2;
+  }
+  const since = str(flags.since) ? parseMoment(str(flags.since)!) : null;
+  const until = str(flags.until) ? parseMoment(str(flags.until)!) : null;
+  if (!since || (flags.until && !until)) {
+    io.stderr(`--since is required, and --since/--until take an ISO time or an age (24h, 7d)\n${USAGE}`);
+    return 2;
+  }
+  let agentId: string | undefined;
+  if (str(flags.agent)) {
+    const agent = await findAgentByName(handle.db, str(flags.agent)!);
+    if (!agent) {
+      io.stderr(`no agent named ${str(flags.agent)}`);
+      return 1;
+    }
+    agentId = agent.id;
+  }
+  const filter = {
+    since,
+    ...(until ? { until } : {}),
+    ...(agentId ? { agent_id: agentId } : {}),
+    ...(str(flags.action) ? { action_id: str(flags.action) } : {}),
+    ...(str(flags.corr) ? { correlation_id: str(flags.corr) } : {}),
+    ...(str(flags.type) ? { type: str(flags.type) } : {}),
+    ...(str(flags.actor) ? { actor: str(flags.actor) } : {}),
+  };
+  const out = str(flags.out) ? createWriteStream(str(flags.out)!) : io === processIo ? process.stdout : null;
+  // Honour back-pressure on real streams so memory stays flat; tests capture through io.stdout.
+  const write = out
+    ? async (chunk: string) => {
+        if (!out.write(chunk)) await once(out, 'drain');
+      }
+    : (chunk: string) => io.stdout(chunk);
+  const n = await exportEvents(handle.db, handle.sql, filter, format, write);
+  if (out && out !== process.stdout) await new Promise<void>((r) => (out as ReturnType<typeof createWriteStream>).end(() => r()));
+  io.stderr(`exported ${n} events`);
+  return 0;
+}
+
+async function loadKeys(source: string): Promise<KeySet> {
+  if (/^https?:\/\//.test(source)) {
+    const res = await fetch(source);
+    if (!res.ok) throw new Error(`${source}: HTTP ${res.status}`);
+    return (await res.json()) as KeySet;
+  }
+  return JSON.parse(readFileSync(source, 'utf8')) as KeySet;
+}
+
+async function verifyReceiptCommand(positionals: string[], flags: Flags, io: CliIo): Promise<number> {
+  const file = positionals[0];
+  if (!file) {
+    io.stderr(USAGE);
+    return 2;
+  }
+  const env = parseEnv();
+  const keysSource = str(flags.keys) ?? (env.COUNTERSIGN_PUBLIC_URL ? new URL('/.well-known/countersign-keys', env.COUNTERSIGN_PUBLIC_URL).toString() : undefined);
+  if (!keysSource) {
+    io.stderr('--keys URL|FILE is required (or set COUNTERSIGN_PUBLIC_URL)');
+    return 2;
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(file === '-' ? await io.readStdin() : readFileSync(file, 'utf8'));
+  } catch (e) {
+    io.stderr(`cannot read the receipt: ${(e as Error).message}`);
+    return 2;
+  }
+  let keys: KeySet;
+  try {
+    keys = await loadKeys(keysSource);
+  } catch (e) {
+    io.stderr(`cannot load keys: ${(e as Error).message}`);
+    return 2;
+  }
+  const check = verifyReceipt(input, keys, { expectPayloadHash: str(flags['payload-hash']) });
+  if (flags.json) io.stdout(JSON.stringify(check));
+  else if (check.ok) {
+    const p = check.receipt.payload;
+    io.stdout(`receipt valid (key ${p.kid})`);
+    io.stdout(`action ${p.action_id}: ${p.decision} → ${p.status}; payload ${p.payload_hash}; policy ${p.policy_version}; approvers ${p.approvers.join(', ') || '(none)'}; issued ${p.issued_at}`);
+  } else io.stdout(`receipt INVALID (${check.reason}): ${check.detail}`);
+  return check.ok ? 0 : 1;
+}
