@@ -49,7 +49,9 @@ export function intakeRouter(deps: IntakeDeps): Router {
         row = await waitForStatusChange(deps.db, row, { since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
         if (res.destroyed) return;
       }
-      res.json(toActionView(row));
+      // A fresh signed receipt of where the action stands (decision, approvers, commit outcome).
+      const receipt = deps.receipts ? await deps.receipts.receiptFor(deps.db, row) : undefined;
+      res.json({ ...toActionView(row), ...(receipt ? { receipt } : {}) });
     } catch (e) {
       next(e);
     }

@@ -15,6 +15,7 @@ import { toActionView } from './action-view';
 import { payloadHash } from './payload-hash';
 import { createActionRequest, isValidActionClass, type CreateActionRequest } from './schemas';
 import { zodProblem } from './zod-problem';
+import type { ReceiptSigner } from '../receipts';
 
 export type IntakeDeps = {
   db: Db;
@@ -26,6 +27,8 @@ export type IntakeDeps = {
   onDecision?(decision: string, status: ActionStatus): void;
   /** Aborted when the server shuts down, so long polls return at once. */
   shutdown?: AbortSignal;
+  /** Signs the receipt returned with every decision (src/receipts). */
+  receipts?: ReceiptSigner;
 };
 
 export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean };
@@ -109,6 +112,11 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
     updatedAt: now,
   };
   const response = responseFor({ ...row, preview: null, result: null, failure: null } as ActionRow);
+  // The signed receipt is part of the first response, so a replay returns the very same receipt.
+  if (deps.receipts) {
+    const approvers = planned.status === 'approved' ? ['policy'] : [];
+    response.body.receipt = await deps.receipts.receiptFor(deps.db, { ...row, preview: null, result: null, failure: null } as ActionRow, approvers);
+  }
   row.responseStatus = response.status;
   row.responseBody = response.body;
 
