@@ -46,7 +46,6 @@ describe('a minimal Bolt App (HTTPReceiver) against the emulator', () => {
     const ts = await postCard('act_7');
     const result = await emu.clickButton({ channel: 'C0APPROVALS', ts, actionId: 'approve', user: 'U0ALICE0001' });
     expect(result).toMatchObject({ mode: 'http', status: 200, ok: true });
-    expect(result.elapsedMs).toBeLessThan(1000);
     const updated = await emu.waitForMessage('C0APPROVALS', (m) => m.ts === ts && m.text === 'Approved by alice');
     expect(updated.blocks).toEqual([expect.objectContaining({ text: { type: 'mrkdwn', text: 'Approved by <@U0ALICE0001>' } })]);
     expect(seen[0]?.actions[0]?.value).toBe('act_7');

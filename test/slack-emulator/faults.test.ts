@@ -17,6 +17,7 @@ describe('fault injection', () => {
     // minTimeout only shortens p-retry's own backoff; the pause for Retry-After is the client's.
     const res = await webClient(emu, undefined, { retryConfig: { retries: 1, minTimeout: 10, maxTimeout: 10 } }).chat.postMessage({ channel: 'C0APPROVALS', text: 'hi' });
     expect(res.ok).toBe(true);
+    // Honoured Retry-After: the retry came no sooner than 1 s after the 429 (a lower bound, never flaky).
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     const calls = emu.callsTo('chat.postMessage');
     expect(calls.map((c) => c.status)).toEqual([429, 200]);

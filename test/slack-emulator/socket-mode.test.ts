@@ -80,7 +80,6 @@ describe('Socket Mode with the real SocketModeClient', () => {
     const result = await emu.clickButton({ channel: 'C0APPROVALS', ts, actionId: 'approve', user: 'U0ALICE0001' });
     expect(result).toMatchObject({ mode: 'socket', status: 200, ok: true, ackPayload: {} });
     expect(result.envelopeId).toEqual(expect.any(String));
-    expect(result.elapsedMs).toBeLessThan(1000);
     expect(events[0]).toMatchObject({
       type: 'interactive',
       envelope_id: result.envelopeId,
