@@ -25,6 +25,14 @@ import { type Identity, Workspace } from './workspace.ts';
 
 export type Delivery = DeliveryResult & { kind: string };
 
+/** Records kept for inspection; a long sandbox session keeps only the most recent ones. */
+const MAX_RECORDS = 10_000;
+
+function remember<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > MAX_RECORDS) list.splice(0, list.length - MAX_RECORDS);
+}
+
 /** A running Slack emulator: Web API, response URLs, Socket Mode and the user-side actions. */
 export class SlackEmulator extends EventEmitter {
   /** Base URL of the emulator (`http://127.0.0.1:PORT`). */
@@ -52,6 +60,8 @@ export class SlackEmulator extends EventEmitter {
     parts: { ws: Workspace; views: ViewStore; hub: SocketModeHub; triggers: TriggerStore; responseUrls: ResponseUrlStore },
   ) {
     super();
+    // Waiters and sandbox page subscribers each listen for 'change'; there is no leak to warn about.
+    this.setMaxListeners(0);
     const address = server.address() as AddressInfo;
     const host = opts.host ?? '127.0.0.1';
     this.url = `http://${host}:${address.port}`;
@@ -70,7 +80,7 @@ export class SlackEmulator extends EventEmitter {
       target: () => this.deliveryTarget(),
       baseUrl: () => this.url,
       record: (d) => {
-        this.deliveries.push(d);
+        remember(this.deliveries, d);
         this.changed('delivery', { kind: d.kind, ok: d.ok });
       },
     };
@@ -83,7 +93,7 @@ export class SlackEmulator extends EventEmitter {
         revoked: this.revoked,
         openSocketUrl: () => parts.hub.issueUrl(this.url.replace(/^http/, 'ws')),
         record: (call) => {
-          this.calls.push(call);
+          remember(this.calls, call);
           this.changed('call', { method: call.method, status: call.status });
         },
       },
@@ -91,7 +101,7 @@ export class SlackEmulator extends EventEmitter {
         ws: parts.ws,
         responseUrls: parts.responseUrls,
         record: (post) => {
-          this.posts.push(post);
+          remember(this.posts, post);
           this.changed('response_url', { url: post.url, status: post.status });
         },
       },

@@ -19,9 +19,16 @@ export class TriggerStore {
   constructor(private readonly ttlMs: number) {}
 
   issue(user: string, nowMs: number, viewId?: string): string {
+    this.prune(nowMs);
     const id = triggerId(nowMs);
     this.grants.set(id, { id, user, issuedAt: nowMs, exchanged: false, ...(viewId ? { viewId } : {}) });
     return id;
+  }
+
+  /** Forgets long-expired triggers so a long sandbox session does not grow without bound. */
+  private prune(nowMs: number): void {
+    if (this.grants.size < 1000) return;
+    for (const [id, grant] of this.grants) if (nowMs - grant.issuedAt > this.ttlMs * 10) this.grants.delete(id);
   }
 
   exchange(
@@ -64,6 +71,9 @@ export class ResponseUrlStore {
     nowMs: number,
     grant: Omit<ResponseUrlGrant, 'url' | 'path' | 'issuedAt' | 'posts'>,
   ): ResponseUrlGrant {
+    if (this.grants.size >= 1000) {
+      for (const [key, old] of this.grants) if (nowMs - old.issuedAt > RESPONSE_URL_TTL_MS) this.grants.delete(key);
+    }
     const path = `/hooks/${grant.kind}/${teamId}/${randomInt(1_000_000_000, 9_999_999_999)}/${secret()}`;
     const full: ResponseUrlGrant = { ...grant, url: `${baseUrl}${path}`, path, issuedAt: nowMs, posts: [] };
     this.grants.set(path, full);

@@ -73,6 +73,7 @@ export class SocketModeHub {
         // not JSON: recorded as text, never an ack
       }
       connection.received.push(message);
+      if (connection.received.length > 1000) connection.received.shift();
       const envelopeId = typeof message === 'object' && message !== null ? (message as { envelope_id?: unknown }).envelope_id : undefined;
       if (typeof envelopeId === 'string') {
         this.pending.get(envelopeId)?.resolve({ payload: (message as { payload?: unknown }).payload });
