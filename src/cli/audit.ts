@@ -139,8 +139,9 @@ async function verifyReceiptCommand(positionals: string[], flags: Flags, io: Cli
     io.stderr(USAGE);
     return 2;
   }
-  const env = parseEnv();
-  const keysSource = str(flags.keys) ?? (env.COUNTERSIGN_PUBLIC_URL ? new URL('/.well-known/countersign-keys', env.COUNTERSIGN_PUBLIC_URL).toString() : undefined);
+  // Offline by design: the environment is read only when no --keys is given.
+  const publicUrl = str(flags.keys) ? undefined : parseEnv().COUNTERSIGN_PUBLIC_URL;
+  const keysSource = str(flags.keys) ?? (publicUrl ? new URL('/.well-known/countersign-keys', publicUrl).toString() : undefined);
   if (!keysSource) {
     io.stderr('--keys URL|FILE is required (or set COUNTERSIGN_PUBLIC_URL)');
     return 2;

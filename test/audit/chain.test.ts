@@ -159,7 +159,8 @@ describe('countersign audit verify', () => {
     process.env.DATABASE_URL = db.url;
   });
   afterAll(async () => {
-    process.env.DATABASE_URL = saved;
+    if (saved === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = saved;
     await db.drop();
   });
 
