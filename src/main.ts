@@ -13,6 +13,8 @@ import { createReceiptSigner, ensureSigningKey, receiptKeysRouter } from './rece
 import { expirePendingApprovals } from './approvals/expire';
 import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
+import type { IntakeDeps } from './intake/service';
+import { mcpRouter } from './mcp';
 import { problemHandler } from './http/problem-response';
 import { connectRedis } from './queue/connection';
 import { createCommitQueue } from './queue/commit-queue';
@@ -132,18 +134,18 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       logger.warn('Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): approval cards will wait in the queue');
     }
     opts.mount?.(app, { db });
-    app.use(
-      '/v1',
-      intakeRouter({
-        db,
-        policy,
-        config,
-        afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
-        onDecision: (decision, status) => metrics.decided(decision, status),
-        shutdown: shutdown.signal,
-        receipts,
-      }),
-    );
+    // One set of intake deps for /v1 and /mcp: the same checks apply whichever way an agent comes in.
+    const intakeDeps: IntakeDeps = {
+      db,
+      policy,
+      config,
+      afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
+      onDecision: (decision, status) => metrics.decided(decision, status),
+      shutdown: shutdown.signal,
+      receipts,
+    };
+    app.use('/v1', intakeRouter(intakeDeps));
+    app.use(mcpRouter(intakeDeps));
     app.use(problemHandler);
     server = createServer(app);
     server.keepAliveTimeout = 65_000;

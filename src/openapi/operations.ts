@@ -4,6 +4,7 @@ import type { ApiOperation } from './operation';
 import { AUDIT_OPERATIONS } from '../audit/operations';
 
 const ok = z.object({ ok: z.boolean() });
+const jsonRpc = z.object({ jsonrpc: z.literal('2.0') }).catchall(z.unknown()).describe('a JSON-RPC 2.0 message (or batch member)');
 const readiness = z.object({ ok: z.boolean() }).catchall(z.boolean()).describe('ok, then one boolean per dependency (database, redis)');
 
 /**
@@ -95,6 +96,30 @@ export const API_OPERATIONS: ApiOperation[] = [
     auth: 'none',
     responses: { 200: { description: 'OpenAPI 3.1 document', contentType: 'application/json' } },
   },
+  {
+    method: 'post',
+    path: '/mcp',
+    operationId: 'mcp',
+    summary: 'Model Context Protocol (Streamable HTTP, stateless): tools request_action, get_action_status, list_pending_approvals',
+    description: 'JSON-RPC 2.0 messages per the MCP specification; the agent token authenticates every call. Answers are JSON (no SSE stream).',
+    tags: ['mcp'],
+    auth: 'agent',
+    request: { body: jsonRpc },
+    responses: { 200: { description: 'JSON-RPC response', schema: jsonRpc }, 202: { description: 'Notification accepted' } },
+    problems: ['unauthenticated', 'payload-too-large'],
+  },
+  ...(['get', 'delete'] as const).map(
+    (method): ApiOperation => ({
+      method,
+      path: '/mcp',
+      operationId: `mcp${method === 'get' ? 'Stream' : 'EndSession'}`,
+      summary: 'Not available: the MCP endpoint is stateless (no server stream, no sessions)',
+      tags: ['mcp'],
+      auth: 'agent',
+      responses: { 405: { description: 'Method not allowed', schema: jsonRpc } },
+      problems: ['unauthenticated'],
+    }),
+  ),
   {
     method: 'post',
     path: '/slack/events',

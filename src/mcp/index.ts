@@ -1,0 +1,45 @@
+import express, { Router } from 'express';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { requireAgent } from '../http/agent-auth';
+import type { IntakeDeps } from '../intake/service';
+import { registerTools } from './tools';
+
+export const MCP_PATH = '/mcp';
+
+const VERSION = '0.1.0';
+
+/**
+ * MCP over Streamable HTTP at /mcp, stateless: every POST carries the agent's bearer token and gets a fresh
+ * server bound to that agent, so nothing is kept between calls and any instance can answer. GET (a
+ * server-to-client stream) and DELETE (end a session) have no meaning without sessions: 405.
+ */
+export function mcpRouter(deps: IntakeDeps): Router {
+  const router = Router();
+  const json = express.json({ limit: '256kb', type: () => true });
+
+  router.post(MCP_PATH, requireAgent(deps.db), json, async (req, res, next) => {
+    const closed = new AbortController();
+    const server = new McpServer({ name: 'countersign', version: VERSION }, { capabilities: { tools: {} } });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      closed.abort();
+      void transport.close();
+      void server.close();
+    });
+    try {
+      registerTools(server, deps, req.principal!, deps.shutdown ? AbortSignal.any([deps.shutdown, closed.signal]) : closed.signal);
+      await server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+    } catch (e) {
+      next(e);
+    }
+  });
+
+  const notAllowed: express.RequestHandler = (_req, res) => {
+    res.status(405).set('allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless (POST only)' }, id: null });
+  };
+  router.get(MCP_PATH, notAllowed);
+  router.delete(MCP_PATH, notAllowed);
+  return router;
+}
