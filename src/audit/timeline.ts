@@ -32,8 +32,24 @@ export function describeEvent(e: Pick<AuditEventView, 'type' | 'actor' | 'data'>
       return `cancelled by ${e.actor}${d.reason ? `: ${s(d.reason)}` : ''}`;
     case 'commit.queued':
       return `queued for executor ${s(d.executor)}`;
-    case 'commit.started':
-      return `released to executor ${s(d.executor)}${d.tool ? ` (${s(d.tool)})` : ''}, attempt ${s(d.attempt)}`;
+    case 'commit.started': {
+      const tool = d.tool as Data | undefined;
+      return `released to executor ${s(d.executor)}${tool ? ` (${s(tool.method)} ${s(tool.endpoint)}, idempotency key ${s(tool.idempotency_key)})` : ''}, attempt ${s(d.attempt)}`;
+    }
+    case 'commit.sent_back':
+      return `sent back for approval at release (${s(d.reason)}) → ${s(d.via)}`;
+    case 'commit.cancelled':
+      return `not released, cancelled: ${s(d.reason)}`;
+    case 'approval.escalated':
+      return `re-escalated ${d.to ? `to ${s(d.to)}` : ''} ${s(d.reason)}`.trim();
+    case 'agent.killed':
+      return `kill switch: agent ${s(d.name)} suspended by ${e.actor}${d.reason ? ` (${s(d.reason)})` : ''}`;
+    case 'agent.resumed':
+      return `agent ${s(d.name)} resumed by ${e.actor}`;
+    case 'audit.queried':
+      return `${e.actor} read the audit trail (${s((d.query as Data | undefined)?.kind)})`;
+    case 'audit.access_refused':
+      return `${e.actor} was refused access to the audit trail`;
     case 'commit.succeeded':
       return `executor ${s(d.executor)} answered ${s(d.status)} in ${s(d.latency_ms)} ms: ${s(d.result)}`;
     case 'commit.retry':

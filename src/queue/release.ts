@@ -3,6 +3,7 @@ import type { Db, Tx } from '../db/client';
 import { actions, commitOutbox, type ActionRow } from '../db/schema';
 import type { FileConfig } from '../config/file-config';
 import { appendEvents } from '../audit/append';
+import { toolSurface } from '../audit/tool-surface';
 import { transitionAction } from '../approvals/transition';
 import { findExecutor } from '../executor/registry';
 import { callExecutor, type ExecutorOutcome } from '../executor/client';
@@ -88,7 +89,7 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promis
           ...eventBase(row),
           type: 'commit.started',
           actor: 'system',
-          data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: current.status === 'executing' },
+          data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: current.status === 'executing', tool: toolSurface(executor, row) },
         },
       ]);
       return { row, verdict };
