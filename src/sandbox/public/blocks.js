@@ -101,6 +101,19 @@ export function mrkdwn(text, ctx = {}) {
 }
 
 function spans(text, ctx) {
+  // A `>` that starts a line is a quote marker (a literal one arrives escaped as `&gt;`).
+  return text
+    .split('\n')
+    .map((line) => {
+      const quote = /^>\s?/.exec(line);
+      const html = codeSpans(quote ? line.slice(quote[0].length) : line, ctx);
+      return quote ? `<blockquote>${html}</blockquote>` : html;
+    })
+    .join('<br>')
+    .replace(/<\/blockquote><br>/g, '</blockquote>');
+}
+
+function codeSpans(text, ctx) {
   let out = '';
   let last = 0;
   for (const m of text.matchAll(/`([^`\n]+)`/g)) {
@@ -108,7 +121,7 @@ function spans(text, ctx) {
     out += `<code>${escapeHtml(slackUnescape(m[1]))}</code>`;
     last = m.index + m[0].length;
   }
-  return (out + inline(text.slice(last), ctx)).replace(/\n/g, '<br>');
+  return out + inline(text.slice(last), ctx);
 }
 
 /** A text object: plain_text is shown as typed (emoji aside), mrkdwn is formatted. */

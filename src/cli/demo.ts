@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { parseEnv, type Env } from '../config/env';
+import { startLocal } from '../embedded/start';
+import { parseFlags, processIo, type CliIo } from './io';
+
+type Step = { label: string; body: Record<string, unknown> };
+
+const TERMINAL = new Set(['previewed', 'denied', 'expired', 'cancelled', 'refused', 'committed', 'failed']);
+
+/** The agent's script: one allowed, one denied, one escalated action. */
+function steps(run: string): Step[] {
+  const base = { correlation_id: `demo-${run}` };
+  return [
+    {
+      label: 'allowed (read-only)',
+      body: { ...base, action_class: 'external_automation.read.jobs', params: { project: 'data-platform' }, context: { target_count: 1 }, idempotency_key: `demo-${run}-read`, justification: 'List the jobs before changing anything.' },
+    },
+    {
+      label: 'denied (credential access)',
+      body: { ...base, action_class: 'external_automation.credentials.read', params: { credential: 'warehouse-admin' }, context: { target_count: 1 }, idempotency_key: `demo-${run}-creds`, justification: 'I would like the warehouse admin password.' },
+    },
+    {
+      label: 'escalated (creates a workflow)',
+      body: {
+        ...base,
+        action_class: 'external_automation.workflow.create',
+        params: { name: `nightly-sync-${run}`, schedule: '0 3 * * *', targets: ['orders', 'customers', 'invoices'] },
+        context: { target_count: 3 },
+        idempotency_key: `demo-${run}-workflow`,
+        justification: 'Create the *nightly sync* workflow the data team asked for.',
+      },
+    },
+  ];
+}
+
+async function reachable(url: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${url}/sandbox/state`, { signal: AbortSignal.timeout(2000) });
+    await res.body?.cancel();
+    return res.status;
+  } catch {
+    return null;
+  }
+}
+
+function describe(view: Record<string, any>): string {
+  const decision = view.decision ?? {};
+  if (view.status === 'committed') return `committed — the executor answered: ${JSON.stringify(view.result?.did ?? view.result)}`;
+  if (view.status === 'denied' || view.code === 'policy-denied') {
+    return `denied by ${decision.rule_id ?? view.rule_id ?? 'policy'}: ${decision.reasoning ?? view.detail ?? ''}`.trim();
+  }
+  if (view.status === 'pending_approval') return `needs approval by ${decision.escalation?.via ?? 'a human'} (rule ${decision.rule_id})`;
+  return String(view.status ?? view.title ?? 'unknown');
+}
+
+/**
+ * `npm run demo`: plays an agent against a sandbox — at --url, else at HOST:PORT, else one it starts —
+ * sending an action that is allowed, one that is denied and one that needs a human, and printing each outcome.
+ */
+export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = parseEnv()): Promise<number> {
+  const { flags } = parseFlags(argv);
+  const waitMs = Number(flags.wait ?? 600) * 1000;
+  let url = typeof flags.url === 'string' ? flags.url.replace(/\/$/, '') : `http://${env.HOST}:${env.PORT}`;
+  let started: Awaited<ReturnType<typeof startLocal>> | null = null;
+  const status = await reachable(url);
+  if (status === 404) {
+    io.stderr(`the Countersign at ${url} is not in sandbox mode (it has Slack credentials); run the demo against a sandbox`);
+    return 1;
+  }
+  if (status === null) {
+    if (typeof flags.url === 'string') {
+      io.stderr(`nothing answers at ${url}; start one with npm start`);
+      return 1;
+    }
+    io.stdout(`no sandbox at ${url}; starting one (Ctrl-C stops it)…`);
+    started = await startLocal(env, { say: io.stdout });
+    url = started.url;
+  }
+  try {
+    const minted = await fetch(`${url}/sandbox/demo-agent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    if (!minted.ok) {
+      io.stderr(`could not create a demo agent (${minted.status})`);
+      return 1;
+    }
+    const agent = (await minted.json()) as { name: string; token: string };
+    const auth = { authorization: `Bearer ${agent.token}` };
+    io.stdout(`agent ${agent.name} is asking Countersign for three actions:\n`);
+    const run = randomBytes(3).toString('hex');
+    const ids: Record<string, string> = {};
+    for (const step of steps(run)) {
+      const res = await fetch(`${url}/v1/actions`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(step.body) });
+      const view = (await res.json()) as Record<string, any>;
+      let final = view;
+      if (res.ok && view.status && !TERMINAL.has(view.status) && view.status !== 'pending_approval') {
+        final = await until(url, auth, view.id, (v) => TERMINAL.has(v.status), 15_000);
+      }
+      io.stdout(`  ${step.label.padEnd(32)} ${step.body.action_class}\n    → ${describe(final)}`);
+      if (view.id) ids[step.label] = view.id;
+    }
+    const pendingId = Object.values(ids).at(-1);
+    io.stdout(`\nopen ${url}/sandbox/ and press Approve (or Deny) on the card in #automation-ops.`);
+    if (pendingId && waitMs > 0) {
+      io.stdout(`waiting for a human to decide ${pendingId}…`);
+      const final = await until(url, auth, pendingId, (v) => TERMINAL.has(v.status), waitMs).catch(() => null);
+      io.stdout(final ? `  escalated action → ${describe(final)}` : `  still waiting after ${waitMs / 1000} s; it stays pending until it expires`);
+    }
+    if (started) {
+      io.stdout(`\nthe sandbox keeps running at ${url}/sandbox/ until you press Ctrl-C.`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+    }
+    return 0;
+  } finally {
+    await started?.close();
+  }
+}
+
+async function until(url: string, auth: Record<string, string>, id: string, done: (v: Record<string, any>) => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/v1/actions/${id}`, { headers: auth });
+    const view = (await res.json()) as Record<string, any>;
+    if (done(view)) return view;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${id}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runDemo(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
