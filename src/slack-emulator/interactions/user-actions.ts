@@ -1,6 +1,6 @@
 import { elementsOf } from '../block-kit/validate.ts';
 import type { ResponseUrlStore, TriggerStore } from '../grants.ts';
-import type { Block, DeliveryResult, EmulatorUser, JsonObject, SignedRequestOverrides, StoredView } from '../types.ts';
+import type { Block, DeliveryResult, EmulatorUser, EphemeralMessage, JsonObject, SignedRequestOverrides, StoredMessage, StoredView } from '../types.ts';
 import type { ViewStore } from '../view-store.ts';
 import type { ChannelRecord, Workspace } from '../workspace.ts';
 import { ackBody, applyCommandAck, applyViewSubmissionAck } from './ack-effects.ts';
@@ -32,7 +32,18 @@ export type ClickButtonOptions = {
   value?: string;
   blockId?: string;
   overrides?: SignedRequestOverrides;
-} & ({ channel: string; ts: string } | { viewId: string });
+} & (
+  | {
+      channel: string;
+      ts: string;
+      /**
+       * The version of the message the user's client still shows (index into `history`, negative from the
+       * end): a click on a card as it looked before a `chat.update`, e.g. from a client that had not refreshed.
+       */
+      version?: number;
+    }
+  | { viewId: string }
+);
 
 export interface SubmitViewOptions {
   viewId: string;
@@ -78,8 +89,9 @@ export async function clickButton(deps: InteractionDeps, opts: ClickButtonOption
   if (!ws.isMember(channel, user.id)) throw new Error(`Slack emulator: ${user.id} is not in ${channel.id} and cannot see its messages`);
   const stored = ws.findMessage(channel.id, opts.ts);
   const ephemeral = stored ? undefined : ws.findEphemeral(channel.id, opts.ts);
-  const message = stored && !stored.deleted ? stored : ephemeral && !ephemeral.deleted && ephemeral.user === user.id ? ephemeral : undefined;
-  if (!message) throw new Error(`Slack emulator: no message ${opts.ts} visible to ${user.id} in ${channel.id}`);
+  const visible = stored && !stored.deleted ? stored : ephemeral && !ephemeral.deleted && ephemeral.user === user.id ? ephemeral : undefined;
+  if (!visible) throw new Error(`Slack emulator: no message ${opts.ts} visible to ${user.id} in ${channel.id}`);
+  const message = opts.version === undefined ? visible : asShownIn(visible, opts.version);
   const found = findButton(message.blocks ?? [], `message ${opts.ts} in ${channel.id}`, opts.actionId, opts.blockId, opts.value);
   const triggerId = deps.triggers.issue(user.id, ws.now());
   const responseUrl = deps.responseUrls.issue(deps.baseUrl(), ws.identity.teamId, ws.now(), {
@@ -144,6 +156,13 @@ export async function slashCommand(deps: InteractionDeps, opts: SlashCommandOpti
   const raw = await deliver(deps.target(), 'slash_commands', fields, true, opts.overrides);
   const ackError = raw.ok ? applyCommandAck(ws, ackBody(raw), channel.id, user.id) : undefined;
   return finish(deps, 'slash_command', fields, triggerId, responseUrl, raw, ackError);
+}
+
+/** The message as one of its earlier versions rendered it (text, blocks, attachments of that version). */
+function asShownIn<M extends StoredMessage | EphemeralMessage>(message: M, version: number): M {
+  const shown = message.history.at(version);
+  if (!shown) throw new Error(`Slack emulator: message has ${message.history.length} versions; there is no version ${version}`);
+  return { ...message, text: shown.text, blocks: shown.blocks, attachments: shown.attachments };
 }
 
 function requireOpenView(views: ViewStore, viewId: string, userId: string): StoredView {
