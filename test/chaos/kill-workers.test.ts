@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../../src/auth/agents';
+import { createTestDb, type TestDb } from '../support/db';
+import { startTestExecutor } from '../support/executor-server';
+import { EXECUTOR_SECRET } from '../support/harness';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+import type { ServeProcess } from '../support/process';
+import { chaosEnv, exactlyOnceFigures, pool, postAction, readAction, startApi, startWorker, stopAll, waitFor, writeConfig } from './support';
+
+const ACTIONS = 300;
+const MAX_KILLS = 8;
+
+let db: TestDb;
+let redis: PrivateRedis;
+let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let env: Record<string, string>;
+let apis: ServeProcess[] = [];
+const workers: Array<ServeProcess | null> = [null, null];
+let token: string;
+
+beforeAll(async () => {
+  db = await createTestDb();
+  redis = await startPrivateRedis();
+  // Slow enough that a kill usually lands while calls are in flight.
+  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 20 + Math.floor(Math.random() * 120) }) });
+  env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-kill', config: writeConfig(executor.url) });
+  const started = await Promise.all([startApi('api-1', env), startApi('api-2', env), startWorker('worker-1', env), startWorker('worker-2', env)]);
+  apis = started.slice(0, 2);
+  workers[0] = started[2]!;
+  workers[1] = started[3]!;
+  ({ token } = await createAgent(db.db, { name: 'chaos-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+}, 120_000);
+
+afterAll(async () => {
+  await stopAll([...apis, ...workers]);
+  await executor?.close();
+  await redis?.close();
+  await db?.drop();
+}, 60_000);
+
+describe('chaos: workers SIGKILLed at random moments', () => {
+  it('every approved action is committed exactly once, none lost', async () => {
+    let finished = false;
+    let kills = 0;
+    let killedInFlight = 0;
+    const restarts: Promise<unknown>[] = [];
+    const chaos = (async () => {
+      await waitFor(async () => executor.calls.length > 0, 60_000, 'first executor call', 50);
+      while (!finished && kills < MAX_KILLS) {
+        await new Promise((r) => setTimeout(r, 700 + Math.random() * 1300));
+        if (finished) break;
+        const i = Math.floor(Math.random() * workers.length);
+        const victim = workers[i];
+        if (!victim) continue;
+        workers[i] = null;
+        const inFlight = Number((await db.sql`select count(*)::int as n from actions where status = 'executing'`)[0]!.n);
+        victim.kill('SIGKILL');
+        await victim.exited;
+        kills++;
+        if (inFlight > 0) killedInFlight++;
+        restarts.push(
+          startWorker(`worker-${i + 1}-r${kills}`, env).then((w) => {
+            if (finished) w.kill('SIGKILL');
+            else workers[i] = w;
+          }),
+        );
+      }
+    })();
+
+    const responses = await pool(Array.from({ length: ACTIONS }, (_, i) => i), 12, (i) => postAction(apis[i % 2]!.url, token, readAction('kill')));
+    expect(responses.filter((r) => r.status !== 201)).toEqual([]);
+    const ids = responses.map((r) => r.body.id as string);
+
+    try {
+      await waitFor(
+        async () => Number((await db.sql`select count(*)::int as n from actions where status = 'committed'`)[0]!.n) === ACTIONS,
+        150_000,
+        'every action committed',
+        300,
+      );
+    } catch (e) {
+      const states = await db.sql`select status, count(*)::int as n from actions group by status`;
+      console.log('[chaos] states at timeout', states, workers.map((w) => w?.output().slice(-3000)));
+      throw e;
+    } finally {
+      finished = true;
+      await chaos;
+      await Promise.allSettled(restarts);
+    }
+    const f = await exactlyOnceFigures(db.sql, executor, ids);
+    console.log(
+      `[chaos] worker kills: actions=${f.actions} kills=${kills} (with commits in flight: ${killedInFlight}) committed=${f.committed} ` +
+        `duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost} redelivered_calls=${f.redeliveredCalls} (deduplicated by idempotency key)`,
+    );
+    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(f.notCommitted).toEqual([]);
+    expect(f.lost).toBe(0);
+    expect(f.duplicateEffects).toBe(0);
+    expect(f.duplicateCommitEvents).toBe(0);
+    expect(executor.effects.size).toBe(ACTIONS);
+    expect(executor.calls.every((c) => c.signatureValid)).toBe(true);
+  }, 200_000);
+});

@@ -1,0 +1,143 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Sql } from 'postgres';
+import { EXECUTOR_SECRET } from '../support/harness';
+import { REPO_ROOT, startServe, type ServeProcess } from '../support/process';
+
+/** countersign.yaml for a chaos run: one executor (the test executor), the seed approver group. */
+export function writeConfig(executorUrl: string, executorExtra = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-chaos-'));
+  const path = join(dir, 'countersign.yaml');
+  writeFileSync(
+    path,
+    `approver_groups:
+  automation-ops: { channel: C0AUTOOPS, members: [U0ALICE, U0BOB] }
+executors:
+  - name: automation
+    action_classes: ["external_automation.*"]
+    url: ${executorUrl}
+    secret: ${EXECUTOR_SECRET}
+    timeout_ms: 2000
+    max_attempts: 20
+${executorExtra}`,
+  );
+  return path;
+}
+
+/** Short leases and locks so a killed worker's commits are taken over in seconds, not a minute. */
+export function chaosEnv(o: { databaseUrl: string; redisUrl: string; prefix: string; config: string; extra?: Record<string, string> }): Record<string, string> {
+  return {
+    DATABASE_URL: o.databaseUrl,
+    REDIS_URL: o.redisUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    COUNTERSIGN_CONFIG: o.config,
+    COUNTERSIGN_POLICIES: join(REPO_ROOT, 'policies'),
+    COUNTERSIGN_QUEUE_PREFIX: o.prefix,
+    LOG_LEVEL: 'warn',
+    COUNTERSIGN_COMMIT_CONCURRENCY: '4',
+    COUNTERSIGN_COMMIT_LOCK_MS: '3000',
+    COUNTERSIGN_COMMIT_STALLED_INTERVAL_MS: '1500',
+    COUNTERSIGN_LEASE_GRACE_MS: '1000',
+    COUNTERSIGN_RECONCILE_EVERY_MS: '1500',
+    COUNTERSIGN_SHUTDOWN_DEADLINE_MS: '10000',
+    ...o.extra,
+  };
+}
+
+export const startApi = (name: string, env: Record<string, string>, migrate = false) =>
+  startServe(name, ['--api-only', ...(migrate ? [] : ['--migrate=false'])], env);
+export const startWorker = (name: string, env: Record<string, string>) => startServe(name, ['--worker-only', '--migrate=false'], env);
+
+export async function stopAll(procs: Array<ServeProcess | null | undefined>): Promise<void> {
+  await Promise.all(procs.filter((p): p is ServeProcess => !!p).map((p) => Promise.race([p.stop('SIGTERM'), new Promise((r) => setTimeout(r, 15_000))]).then(() => p.kill('SIGKILL'))));
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time. */
+export async function pool<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return results;
+}
+
+export async function postAction(url: string, token: string, body: Record<string, unknown>) {
+  const res = await fetch(`${url}/v1/actions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: any = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed, retryAfter: res.headers.get('retry-after') };
+}
+
+let n = 0;
+/** An allowed read: approved by policy at the intake, so it goes straight to the outbox. */
+export function readAction(tag: string): Record<string, unknown> {
+  n++;
+  return {
+    action_class: 'external_automation.read.jobs',
+    params: { job: `${tag}-${n}` },
+    context: {},
+    idempotency_key: `${tag}-${n}-${Math.random().toString(36).slice(2)}`,
+    justification: 'chaos test read',
+  };
+}
+
+export type Figures = { actions: number; committed: number; lost: number; duplicateEffects: number; duplicateCommitEvents: number; redeliveredCalls: number };
+
+/**
+ * The exactly-once figures, from both sides: the executor's effects by idempotency key and calls, and
+ * Postgres's states and commit evidence.
+ */
+export async function exactlyOnceFigures(
+  sql: Sql,
+  executor: { calls: Array<{ body: Record<string, unknown>; headers: Record<string, unknown> }>; effects: Map<string, number> },
+  ids: string[],
+): Promise<Figures & { notCommitted: Array<{ id: string; status: string }> }> {
+  const rows = (await sql`select id, status from actions where id = any(${ids})`) as unknown as Array<{ id: string; status: string }>;
+  const committed = rows.filter((r) => r.status === 'committed').length;
+  const notCommitted = rows.filter((r) => r.status !== 'committed');
+  const dupEvents = await sql`select action_id from audit_events where type = 'commit.succeeded' and action_id = any(${ids}) group by action_id having count(*) > 1`;
+  const perKey = new Map<string, number>();
+  for (const c of executor.calls) {
+    const k = String(c.headers['idempotency-key']);
+    perKey.set(k, (perKey.get(k) ?? 0) + 1);
+  }
+  const redeliveredCalls = [...perKey.values()].reduce((a, v) => a + (v - 1), 0);
+  const effectMissing = ids.filter((id) => executor.effects.get(id) !== 1).length;
+  const duplicateEffects = [...executor.effects.values()].reduce((a, v) => a + Math.max(0, v - 1), 0);
+  return {
+    actions: ids.length,
+    committed,
+    lost: Math.max(ids.length - rows.length + notCommitted.length, effectMissing),
+    duplicateEffects,
+    duplicateCommitEvents: dupEvents.length,
+    redeliveredCalls,
+    notCommitted,
+  };
+}
+
+export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs: number, label: string, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => null);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

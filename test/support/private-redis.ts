@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { freePort } from './process';
+
+export type PrivateRedis = {
+  url: string;
+  port: number;
+  /** A short-lived client (for FLUSHALL, inspection). */
+  client(): Redis;
+  /** Kill the server; its data is gone (no persistence). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** FLUSHALL, then stop and start again on the same port: everything in Redis is lost. */
+  flushAndRestart(downMs?: number): Promise<void>;
+  close(): Promise<void>;
+};
+
+/** A redis-server of our own on a free port, without persistence, for tests that stop, flush or flood Redis. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let proc: ChildProcess | null = null;
+
+  const start = async () => {
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+      stdio: 'ignore',
+    });
+    proc = p;
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => undefined);
+    for (let i = 0; ; i++) {
+      try {
+        await probe.connect();
+        await probe.ping();
+        break;
+      } catch (e) {
+        if (i > 100) throw new Error(`private redis on ${port} did not start: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    probe.disconnect();
+  };
+  const stop = async () => {
+    const p = proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGKILL');
+    await gone;
+  };
+  const client = () => new Redis(url, { maxRetriesPerRequest: 1 });
+  await start();
+  return {
+    url,
+    port,
+    client,
+    stop,
+    start,
+    async flushAndRestart(downMs = 500) {
+      const c = client();
+      await c.flushall();
+      c.disconnect();
+      await stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      await start();
+    },
+    close: stop,
+  };
+}
