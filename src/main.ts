@@ -13,6 +13,9 @@ import { createReceiptSigner, ensureSigningKey, receiptKeysRouter } from './rece
 import { expirePendingApprovals } from './approvals/expire';
 import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
+import { adminRouter } from './controls/admin-routes';
+import { createRateLimiter } from './controls/rate-limit';
+import { compileContracts } from './contracts/validate';
 import type { IntakeDeps } from './intake/service';
 import { mcpRouter } from './mcp';
 import { problemHandler } from './http/problem-response';
@@ -62,12 +65,14 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   if (!env.REDIS_URL) throw new Error('REDIS_URL is required');
   const instance = `${hostname()}:${process.pid}`;
   const config = opts.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG);
+  compileContracts(config);
   configureRedaction(config.redaction);
   const { db, close: closeDb } = opts.database ?? connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}` });
   const redis = connectRedis(env.REDIS_URL);
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const commitQueue = createCommitQueue(redis, prefix);
   const cardQueue = createCardQueue(redis, prefix);
+  const rateLimiter = createRateLimiter(env.REDIS_URL, { prefix, defaultPerMinute: env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE });
   const metrics = createMetrics({ queues: [commitQueue, cardQueue] });
   // Aborted first thing in close(): long polls return at once instead of holding the server open.
   const shutdown = new AbortController();
@@ -92,6 +97,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
 
   const cards = (job: Parameters<typeof enqueueCardJob>[1]) =>
     void enqueueCardJob(cardQueue, job).catch((err) => logger.error({ err, job }, 'could not queue card job; reconciliation will retry'));
+  const cancelledCards = (ids: string[]) => ids.forEach((id) => cards({ kind: 'update', action_id: id }));
   const relay = coalesced(() => relayOutbox(db, commitQueue), (err) => logger.warn({ err }, 'outbox relay failed; will retry'));
 
   const closers: Array<() => Promise<unknown>> = [];
@@ -134,11 +140,13 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       logger.warn('Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): approval cards will wait in the queue');
     }
     opts.mount?.(app, { db });
+    app.use('/v1/admin', adminRouter({ db, bootstrapToken: env.COUNTERSIGN_ADMIN_TOKEN, afterCancel: cancelledCards }));
     // One set of intake deps for /v1 and /mcp: the same checks apply whichever way an agent comes in.
     const intakeDeps: IntakeDeps = {
       db,
       policy,
       config,
+      rateLimiter,
       afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
       onDecision: (decision, status) => metrics.decided(decision, status),
       shutdown: shutdown.signal,
@@ -220,6 +228,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       policy.close();
       await commitQueue.close();
       await cardQueue.close();
+      rateLimiter.close();
       redis.disconnect();
       await closeDb();
     },

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../db/client';
 import { actions, type ActionRow } from '../db/schema';
 import type { ActionStatus } from './status';
+import { settleBudgets } from '../controls/budgets';
 
 export type ActionPatch = Partial<Omit<typeof actions.$inferInsert, 'id' | 'status'>>;
 
@@ -24,6 +25,8 @@ export async function transitionAction(
     .set({ ...patch, status: to, updatedAt: sql`now()` })
     .where(and(eq(actions.id, actionId), inArray(actions.status, [...from]), guard))
     .returning();
+  // The one budget hook: every end of an action settles its reservations in this same transaction.
+  if (row) await settleBudgets(tx, actionId, to);
   return row ?? null;
 }
 

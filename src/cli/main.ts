@@ -11,7 +11,8 @@ const USAGE = `countersign — a Slack approval gateway for AI-agent actions
 usage:
   countersign migrate                      apply database migrations
   countersign serve [--api-only|--worker-only]  run the API, the Slack app and the workers
-  countersign agents create|list …         manage agent identities
+  countersign agents create|list|rotate|revoke …  manage agent identities and their tokens
+  countersign kill AGENT|--all / resume AGENT      the kill switch
   countersign policy eval|explain|test|lint|replay …  policy tools
   countersign audit verify|show|export|verify-receipt …  evidence: chain check, timelines, SIEM export, receipts
   countersign keys list|rotate             receipt signing keys`;
@@ -40,6 +41,11 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     case 'agents':
       return runAgentsCommand(rest, io, operator());
+    case 'kill':
+    case 'resume': {
+      const { runKillCommand } = await import('./kill');
+      return runKillCommand(command, rest, io, operator());
+    }
     case 'policy': {
       const { runPolicyCommand } = await import('../policy/cli');
       return runPolicyCommand(rest, io);

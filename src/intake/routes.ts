@@ -5,6 +5,7 @@ import { Problem } from '../lib/errors';
 import { requireAgent } from '../http/agent-auth';
 import { toActionView } from './action-view';
 import { createAction, type IntakeDeps } from './service';
+import { withRateLimitHeaders } from '../controls/rate-limit';
 import { getActionQuery } from './schemas';
 import { waitForStatusChange } from './wait';
 import { zodProblem } from './zod-problem';
@@ -22,7 +23,8 @@ export function intakeRouter(deps: IntakeDeps): Router {
 
   router.post('/actions', requireAgent(deps.db), requireJson, json, async (req, res, next) => {
     try {
-      const result = await createAction(deps, req.principal!, req.body);
+      const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () => createAction(deps, req.principal!, req.body));
+      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
       const id = (result.body.id ?? result.body.action_id) as string | undefined;
       if (id && result.status === 201) res.setHeader('Location', `/v1/actions/${id}`);

@@ -15,12 +15,19 @@ import { toActionView } from './action-view';
 import { payloadHash } from './payload-hash';
 import { createActionRequest, isValidActionClass, type CreateActionRequest } from './schemas';
 import { zodProblem } from './zod-problem';
+import { enforceContract } from '../contracts/validate';
+import { requestPreview } from '../contracts/dry-run';
+import { enforceRateLimit, type RateLimiter } from '../controls/rate-limit';
+import { drawBudgets } from '../controls/budgets';
+import { auditRefusal } from '../controls/refusals';
 import type { ReceiptSigner } from '../receipts';
 
 export type IntakeDeps = {
   db: Db;
   policy: { current(): PolicyBundle };
   config: FileConfig;
+  /** Per-agent request rate limit (Redis); without it requests are not rate limited. */
+  rateLimiter?: RateLimiter;
   /** Called after the creating transaction commits; wired to the outbox relay and card poster. */
   afterCommit?: { actionApproved?(actionId: string): void; approvalRequested?(actionId: string): void };
   /** Told once per created action, after its transaction committed (metrics). */
@@ -31,7 +38,7 @@ export type IntakeDeps = {
   receipts?: ReceiptSigner;
 };
 
-export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean };
+export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean; headers?: Record<string, string> };
 
 export type Principal = { agent: Agent; tokenId: string };
 
@@ -66,10 +73,12 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
 
   const executor = resolveExecutor(deps.config, req.action_class);
   if (!executor) throw new Problem('no-executor', `no executor is configured for ${req.action_class}`);
+  enforceContract(executor, req.action_class, req.params);
 
   const requestHash = canonicalHash(req);
   const existing = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
   if (existing) return replayOrConflict(existing, requestHash);
+  const rateHeaders = await enforceRateLimit(deps.rateLimiter, agent);
 
   const bundle = deps.policy.current();
   const decision = bundle.evaluate({ action_class: req.action_class, context: req.context, params: req.params });
@@ -77,6 +86,22 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
   const id = newId('action');
   const correlationId = req.correlation_id ?? id;
   const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name });
+  const budgetSubject = { agentId: agent.id, agentName: agent.name, actionClass: req.action_class, correlationId, params: req.params, context: req.context };
+  const refused = auditRefusal(deps.db, { agentId: agent.id, correlationId, actionClass: req.action_class, idempotencyKey: req.idempotency_key });
+  // A dry run asks the executor for its preview when policy would not deny it; nothing is queued.
+  let preview: unknown = null;
+  if (planned.status === 'previewed' && planned.decision.decision !== 'deny') {
+    await drawBudgets(deps.db, deps.config, budgetSubject, id, 'check').catch(refused);
+    preview = await requestPreview(executor, {
+      action_id: id,
+      action_class: req.action_class,
+      params: req.params,
+      payload_hash: hash,
+      idempotency_key: id,
+      agent_idempotency_key: req.idempotency_key,
+      correlation_id: correlationId,
+    });
+  }
   const now = new Date();
   const expiresAt =
     planned.status === 'pending_approval' && planned.decision.escalation
@@ -91,6 +116,7 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
     context: req.context,
     executor: executor.name,
     dryRun: req.dry_run,
+    preview,
     idempotencyKey: req.idempotency_key,
     requestHash,
     correlationId,
@@ -111,7 +137,7 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
     createdAt: now,
     updatedAt: now,
   };
-  const response = responseFor({ ...row, preview: null, result: null, failure: null } as ActionRow);
+  const response = responseFor({ ...row, preview: row.preview ?? null, result: null, failure: null } as ActionRow);
   // The signed receipt is part of the first response, so a replay returns the very same receipt.
   if (deps.receipts) {
     const approvers = planned.status === 'approved' ? ['policy'] : [];
@@ -123,10 +149,12 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
   const inserted = await deps.db.transaction(async (tx) => {
     const [created] = await tx.insert(actions).values(row).onConflictDoNothing().returning({ id: actions.id });
     if (!created) return false;
+    // Budgets: reserved for accepted actions (settled by transitionAction), only checked for the rest.
+    await drawBudgets(tx, deps.config, budgetSubject, id, planned.status === 'approved' || planned.status === 'pending_approval' ? 'reserve' : 'check');
     if (planned.status === 'approved') await tx.insert(commitOutbox).values({ actionId: id });
     await appendEvents(tx, evidenceForCreation(row, agent, req, planned.decision));
     return true;
-  });
+  }).catch(refused);
   if (!inserted) {
     // A concurrent request with the same key won the insert: answer as its replay (or conflict).
     const winner = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
@@ -136,7 +164,7 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
   deps.onDecision?.(planned.decision.decision, planned.status);
   if (planned.status === 'approved') deps.afterCommit?.actionApproved?.(id);
   if (planned.status === 'pending_approval') deps.afterCommit?.approvalRequested?.(id);
-  return { ...response, replayed: false };
+  return { ...response, replayed: false, headers: rateHeaders };
 }
 
 type Planned = { status: ActionStatus; decision: Decision };

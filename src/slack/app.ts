@@ -2,6 +2,7 @@ import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
 import type { Application } from 'express';
 import { registerActions } from './listeners/actions';
 import { registerAuditCommand } from './listeners/commands/audit';
+import { registerCountersignCommand } from './listeners/commands/countersign';
 import type { SlackDeps } from './deps';
 
 export type SlackAppOptions = {
@@ -31,5 +32,6 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackDeps) {
   });
   registerActions(app, deps);
   registerAuditCommand(app, deps);
+  registerCountersignCommand(app, deps);
   return { app, receiver, client: app.client };
 }

@@ -1,0 +1,177 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../db/client';
+import { budgetCounters, budgetReservations } from '../db/schema';
+import type { FileConfig } from '../config/file-config';
+import { matchesActionClassGlob } from '../lib/action-class-glob';
+import { Problem } from '../lib/errors';
+import type { BudgetConfig } from './budget-config';
+
+/** What an action would count against budgets. */
+export type BudgetSubject = {
+  agentId: string;
+  agentName: string;
+  actionClass: string;
+  correlationId: string;
+  params: Record<string, unknown>;
+  context: Record<string, unknown>;
+};
+
+type Claim = { budget: BudgetConfig; scopeKey: string; window: string; amount: string; resetsAt: string | null };
+
+export type BudgetState = {
+  name: string;
+  per: BudgetConfig['per'];
+  max: number;
+  unit: string | null;
+  counts: string;
+  window: string;
+  resets_at: string | null;
+  scope: { agent_id: string; correlation_id?: string };
+  reserved: number;
+  spent: number;
+  requested: number;
+  remaining: number;
+};
+
+function valueAt(subject: BudgetSubject, path: string): unknown {
+  const [root, ...rest] = path.split('.');
+  let v: unknown = root === 'params' ? subject.params : subject.context;
+  for (const key of rest) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+    v = (v as Record<string, unknown>)[key];
+  }
+  return v;
+}
+
+function applies(b: BudgetConfig, s: BudgetSubject): boolean {
+  if (b.agents && !b.agents.includes(s.agentName)) return false;
+  if (b.action_classes && !b.action_classes.some((g) => matchesActionClassGlob(g, s.actionClass))) return false;
+  if (b.when && !Object.entries(b.when).every(([path, want]) => valueAt(s, path) === want)) return false;
+  return true;
+}
+
+/**
+ * The budget counters an action would draw on, sorted so that every transaction locks counters in the
+ * same order (no deadlocks). A summed value that is missing or not a non-negative number fails closed.
+ */
+export function budgetClaims(config: Pick<FileConfig, 'budgets'>, s: BudgetSubject, now = new Date()): Claim[] {
+  const claims: Claim[] = [];
+  const bad: Array<{ path: string; message: string }> = [];
+  const day = now.toISOString().slice(0, 10);
+  const nextMidnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString();
+  for (const b of config.budgets ?? []) {
+    if (!applies(b, s)) continue;
+    let amount = '1';
+    if (b.sum) {
+      const v = valueAt(s, b.sum);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+        bad.push({ path: b.sum, message: `budget ${b.name} counts this value, so it must be a non-negative number` });
+        continue;
+      }
+      amount = String(v);
+    }
+    claims.push(
+      b.per === 'task'
+        ? { budget: b, scopeKey: `${s.agentId}/${s.correlationId}`, window: 'task', amount, resetsAt: null }
+        : { budget: b, scopeKey: s.agentId, window: day, amount, resetsAt: nextMidnight },
+    );
+  }
+  if (bad.length) {
+    throw new Problem('validation-failed', bad.map((e) => `${e.path}: ${e.message}`).join('; '), { extensions: { errors: bad } });
+  }
+  return claims.sort((a, b) => (a.budget.name < b.budget.name ? -1 : a.budget.name > b.budget.name ? 1 : 0));
+}
+
+/**
+ * The budget step of the intake, inside the creating transaction. `reserve` draws on every counter with
+ * one conditional update each (`reserved + spent + amount <= max`, serialised by the row lock), so
+ * concurrent requests can never overspend; `check` only verifies there is room (dry runs, refusals).
+ * Throws 429 `budget-exhausted` with the budget's state; the caller's transaction then rolls back.
+ */
+export async function drawBudgets(
+  tx: DbOrTx,
+  config: Pick<FileConfig, 'budgets'>,
+  s: BudgetSubject,
+  actionId: string,
+  mode: 'reserve' | 'check',
+): Promise<void> {
+  for (const c of budgetClaims(config, s)) {
+    const key = and(eq(budgetCounters.budget, c.budget.name), eq(budgetCounters.scopeKey, c.scopeKey), eq(budgetCounters.window, c.window));
+    if (mode === 'check') {
+      const [row] = await tx.select().from(budgetCounters).where(key).limit(1);
+      const used = Number(row?.reserved ?? 0) + Number(row?.spent ?? 0);
+      if (used + Number(c.amount) > c.budget.max) throw exhausted(c, s, row?.reserved ?? '0', row?.spent ?? '0');
+      continue;
+    }
+    await tx.insert(budgetCounters).values({ budget: c.budget.name, scopeKey: c.scopeKey, window: c.window }).onConflictDoNothing();
+    const [took] = await tx
+      .update(budgetCounters)
+      .set({ reserved: sql`${budgetCounters.reserved} + ${c.amount}::numeric`, updatedAt: sql`now()` })
+      .where(and(key, sql`${budgetCounters.reserved} + ${budgetCounters.spent} + ${c.amount}::numeric <= ${String(c.budget.max)}::numeric`))
+      .returning();
+    if (!took) {
+      const [row] = await tx.select().from(budgetCounters).where(key).limit(1);
+      throw exhausted(c, s, row?.reserved ?? '0', row?.spent ?? '0');
+    }
+    await tx.insert(budgetReservations).values({ actionId, budget: c.budget.name, scopeKey: c.scopeKey, window: c.window, amount: c.amount });
+  }
+}
+
+function exhausted(c: Claim, s: BudgetSubject, reserved: string, spent: string): Problem {
+  const state: BudgetState = {
+    name: c.budget.name,
+    per: c.budget.per,
+    max: c.budget.max,
+    unit: c.budget.unit ?? null,
+    counts: c.budget.sum ?? 'invocations',
+    window: c.window,
+    resets_at: c.resetsAt,
+    scope: c.budget.per === 'task' ? { agent_id: s.agentId, correlation_id: s.correlationId } : { agent_id: s.agentId },
+    reserved: Number(reserved),
+    spent: Number(spent),
+    requested: Number(c.amount),
+    remaining: Math.max(0, c.budget.max - Number(reserved) - Number(spent)),
+  };
+  const what = c.budget.per === 'task' ? `task ${s.correlationId}` : `agent ${s.agentName} on ${c.window} (UTC)`;
+  return new Problem(
+    'budget-exhausted',
+    `budget ${c.budget.name} for ${what} has ${state.remaining} of ${state.max}${state.unit ? ` ${state.unit}` : ''} left; this action needs ${state.requested}`,
+    { extensions: { budget: state } },
+  );
+}
+
+const RELEASED_ON = new Set(['denied', 'expired', 'cancelled', 'refused', 'failed']);
+
+/**
+ * Settles an action's reservations when it reaches an end: spent on `committed`, given back on every
+ * other end. Called by transitionAction in the transition's own transaction, so every path settles and
+ * a reservation is settled once (`WHERE state = 'reserved'`).
+ */
+export async function settleBudgets(tx: DbOrTx, actionId: string, status: string): Promise<void> {
+  const outcome = status === 'committed' ? 'spent' : RELEASED_ON.has(status) ? 'released' : null;
+  if (!outcome) return;
+  const settled = await tx
+    .update(budgetReservations)
+    .set({ state: outcome, settledAt: sql`now()` })
+    .where(and(eq(budgetReservations.actionId, actionId), eq(budgetReservations.state, 'reserved')))
+    .returning();
+  settled.sort((a, b) => (a.budget < b.budget ? -1 : a.budget > b.budget ? 1 : 0));
+  for (const r of settled) {
+    await tx
+      .update(budgetCounters)
+      .set({
+        reserved: sql`${budgetCounters.reserved} - ${r.amount}::numeric`,
+        ...(outcome === 'spent' ? { spent: sql`${budgetCounters.spent} + ${r.amount}::numeric` } : {}),
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(budgetCounters.budget, r.budget), eq(budgetCounters.scopeKey, r.scopeKey), eq(budgetCounters.window, r.window)));
+  }
+}
+
+/** Current counters for an agent (admin API and tests). */
+export async function budgetCountersFor(db: DbOrTx, agentId: string) {
+  return db
+    .select()
+    .from(budgetCounters)
+    .where(sql`${budgetCounters.scopeKey} = ${agentId} or ${budgetCounters.scopeKey} like ${`${agentId}/%`}`);
+}

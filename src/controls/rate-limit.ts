@@ -1,0 +1,166 @@
+import { Redis } from 'ioredis';
+import { Problem, isProblem } from '../lib/errors';
+
+/**
+ * Per-agent request rate limit, shared by every instance through Redis. GCRA (the "leaky bucket as a
+ * meter"): one key per agent holding the theoretical arrival time, updated by one Lua script, so the
+ * check-and-take is atomic and the clock is Redis's own (instances' clocks do not matter).
+ * A full minute's quota may be used at once; after that requests are spaced at 60 s / limit.
+ */
+const GCRA_LUA = `
+local key = KEYS[1]
+local limit = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = period / limit
+local tat = now
+local stored = redis.call('GET', key)
+if stored then tat = math.max(tonumber(stored), now) end
+local new_tat = tat + cost * interval
+if new_tat - now > period then
+  local remaining = math.floor((period - (tat - now)) / interval)
+  if remaining < 0 then remaining = 0 end
+  return {0, remaining, math.ceil(tat - now), math.ceil(new_tat - now - period)}
+end
+if cost > 0 then
+  redis.call('SET', key, string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1)
+end
+return {1, math.floor((period - (new_tat - now)) / interval), math.ceil(new_tat - now), 0}
+`;
+
+export const RATE_LIMIT_WINDOW_SECONDS = 60;
+const REDIS_WAIT_MS = 1000;
+
+export type RateLimitState = {
+  allowed: boolean;
+  limit: number;
+  windowSeconds: number;
+  remaining: number;
+  /** Seconds until the whole quota is available again. */
+  resetSeconds: number;
+  /** When refused: seconds until one request fits. */
+  retryAfterSeconds: number;
+};
+
+export type RateLimitSubject = { id: string; rateLimitPerMinute: number | null };
+
+export type RateLimiter = {
+  /** Takes `cost` requests from the agent's quota (0 only reads the state). Throws when Redis is unavailable. */
+  take(agent: RateLimitSubject, cost?: number): Promise<RateLimitState>;
+  close(): void;
+};
+
+type RedisWithScript = Redis & {
+  csRateLimit(key: string, limit: number, periodMs: number, cost: number): Promise<[number, number, number, number]>;
+};
+
+/**
+ * A limiter on its own Redis connection that fails fast (no offline queue, 1 s command timeout): when
+ * Redis is down the intake refuses with 503 instead of waiting, i.e. it fails closed.
+ */
+export function createRateLimiter(redisUrl: string, opts: { prefix: string; defaultPerMinute: number }): RateLimiter {
+  const redis = new Redis(redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    commandTimeout: REDIS_WAIT_MS,
+    connectionName: 'countersign-ratelimit',
+  }) as RedisWithScript;
+  redis.on('error', () => {}); // reported per request as 503; ioredis reconnects by itself
+  redis.defineCommand('csRateLimit', { numberOfKeys: 1, lua: GCRA_LUA });
+
+  async function ready(): Promise<void> {
+    if (redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, REDIS_WAIT_MS);
+      redis.once('ready', done);
+    });
+  }
+
+  return {
+    async take(agent, cost = 1) {
+      const limit = agent.rateLimitPerMinute ?? opts.defaultPerMinute;
+      const periodMs = RATE_LIMIT_WINDOW_SECONDS * 1000;
+      await ready();
+      const [allowed, remaining, resetMs, retryMs] = await redis.csRateLimit(`${opts.prefix}:ratelimit:${agent.id}`, limit, periodMs, cost);
+      return {
+        allowed: allowed === 1,
+        limit,
+        windowSeconds: RATE_LIMIT_WINDOW_SECONDS,
+        remaining: Math.max(0, remaining),
+        resetSeconds: Math.max(0, Math.ceil(resetMs / 1000)),
+        retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)),
+      };
+    },
+    close: () => redis.disconnect(),
+  };
+}
+
+/** `RateLimit-Policy` and `RateLimit` as in draft-ietf-httpapi-ratelimit-headers (structured fields). */
+export function rateLimitHeaders(s: RateLimitState): Record<string, string> {
+  return {
+    'RateLimit-Policy': `"agent";q=${s.limit};w=${s.windowSeconds}`,
+    RateLimit: `"agent";r=${s.remaining};t=${s.resetSeconds}`,
+  };
+}
+
+/**
+ * The intake's rate-limit step: takes one request or refuses with 429 `rate-limited` (Retry-After and
+ * the headers set). Redis unavailable → 503 `service-unavailable`, retryable: nothing was recorded.
+ */
+export async function enforceRateLimit(limiter: RateLimiter | undefined, agent: RateLimitSubject): Promise<Record<string, string>> {
+  if (!limiter) return {};
+  let state: RateLimitState;
+  try {
+    state = await limiter.take(agent, 1);
+  } catch {
+    throw new Problem('service-unavailable', 'the rate limiter is unavailable (Redis); nothing was recorded', {
+      retryAfterSeconds: 2,
+      extensions: { dependency: 'redis' },
+    });
+  }
+  const headers = rateLimitHeaders(state);
+  if (!state.allowed) {
+    throw new Problem('rate-limited', `agent is over its limit of ${state.limit} requests per ${state.windowSeconds} s`, {
+      retryAfterSeconds: state.retryAfterSeconds,
+      headers,
+      extensions: { limit: state.limit, window_seconds: state.windowSeconds },
+    });
+  }
+  return headers;
+}
+
+/** The headers for a response the limiter did not count (a replay, an earlier refusal); {} if Redis is down. */
+export async function peekRateLimitHeaders(limiter: RateLimiter | undefined, agent: RateLimitSubject): Promise<Record<string, string>> {
+  if (!limiter) return {};
+  try {
+    return rateLimitHeaders(await limiter.take(agent, 0));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Every intake response carries the agent's rate-limit state: when a step before the limiter answered
+ * (a refusal, a replay) the state is read without counting the request.
+ */
+export async function withRateLimitHeaders<T extends { headers?: Record<string, string> }>(
+  limiter: RateLimiter | undefined,
+  agent: RateLimitSubject,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await run();
+    if (!limiter || result.headers?.RateLimit) return result;
+    return { ...result, headers: { ...result.headers, ...(await peekRateLimitHeaders(limiter, agent)) } };
+  } catch (e) {
+    if (limiter && isProblem(e) && !e.headers.RateLimit) Object.assign(e.headers, await peekRateLimitHeaders(limiter, agent));
+    throw e;
+  }
+}
