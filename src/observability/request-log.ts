@@ -35,6 +35,20 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
     res.setHeader('X-Request-Id', requestId);
     if (correlationId) res.setHeader('X-Correlation-Id', correlationId);
 
+    // The router assigns req.route when a route matches; req.baseUrl is the mount path only at that moment
+    // (an error leaving the router restores it), so the template is captured then.
+    let matchedRoute: string | undefined;
+    let route: unknown;
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => route,
+      set(value: { path?: unknown } | undefined) {
+        route = value;
+        if (typeof value?.path === 'string') matchedRoute = `${req.baseUrl}${value.path}` || '/';
+      },
+    });
+
     let problemCode: string | undefined;
     const send = res.send.bind(res);
     // Problems are sent from several places (the error handler, the intake route, others' routers):
@@ -57,8 +71,8 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
       if (logged) return;
       logged = true;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeLabel(req);
-      opts.metrics?.httpRequest(req.method, route, res.statusCode, seconds);
+      const routeLabel = matchedRoute ?? 'unmatched';
+      opts.metrics?.httpRequest(req.method, routeLabel, res.statusCode, seconds);
       if (problemCode) opts.metrics?.problem(problemCode, res.statusCode);
       const body = req.body as { correlation_id?: unknown } | undefined;
       const bodyCorrelation = typeof body?.correlation_id === 'string' ? body.correlation_id : undefined;
@@ -66,7 +80,7 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
         correlation_id: correlationId ?? bodyCorrelation ?? requestId,
         method: req.method,
         path: req.path,
-        route,
+        route: routeLabel,
         status: res.statusCode,
         duration_ms: Math.round(seconds * 100_000) / 100,
         ...(req.principal ? { agent_id: req.principal.agent.id } : {}),
@@ -81,13 +95,6 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
     }
     next();
   };
-}
-
-/** The matched route template (bounded cardinality), or "unmatched" for 404s and early refusals. */
-function routeLabel(req: Request): string {
-  const path = (req.route as { path?: unknown } | undefined)?.path;
-  if (typeof path !== 'string') return 'unmatched';
-  return `${req.baseUrl}${path}` || '/';
 }
 
 function actionIdOf(req: Request, res: Response): string | undefined {
