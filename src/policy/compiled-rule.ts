@@ -32,6 +32,8 @@ export type CompiledRule = {
   readonly staticReasoning: string | null;
   readonly templateNames: readonly string[];
   readonly escalation: Escalation | null;
+  /** The rule as validated from the file, for tools that translate or display it. */
+  readonly source: Rule;
 };
 
 export type RuleSource = { file: string; line: number; column: number; order: number };
@@ -58,6 +60,7 @@ export function compileRule(rule: Rule, source: RuleSource): CompiledRule {
     staticReasoning: isStatic ? rule.reasoning : null,
     templateNames: template.names,
     escalation: rule.escalation ? normaliseEscalation(rule.escalation) : null,
+    source: rule,
   });
 }
 

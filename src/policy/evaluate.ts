@@ -44,7 +44,9 @@ export function evaluateWithIndex(index: RuleIndex, input: PolicyInput, version:
 /** Evaluation against a scope the caller keeps, so `explain` sees the same instant. */
 export function evaluateInScope(index: RuleIndex, scope: EvalScope, version: string): Decision {
   const actionClass = scope.input.action_class;
-  if (!index.hasExact(actionClass) && !isValidActionClass(actionClass)) return invalidClass(actionClass, version);
+  const known = index.resolvedCandidates(actionClass);
+  if (known !== undefined) return decideFromCandidates(known, scope, version);
+  if (!isValidActionClass(actionClass)) return invalidClass(actionClass, version);
   return decideFromCandidates(index.candidates(actionClass), scope, version);
 }
 

@@ -12,6 +12,10 @@ export function compileParameterPath(name: string): ParameterPath {
  * `__proto__` in a policy can never reach Object.prototype.
  */
 export function readPath(root: Record<string, unknown> | undefined, keys: readonly string[]): unknown {
+  if (keys.length === 1) {
+    const key = keys[0]!;
+    return root !== undefined && root !== null && Object.hasOwn(root, key) ? root[key] : undefined;
+  }
   let value: unknown = root;
   for (const key of keys) {
     if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;

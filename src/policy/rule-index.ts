@@ -12,6 +12,9 @@ type TrieNode = {
 
 const NONE: readonly CompiledRule[] = Object.freeze([]);
 
+/** Most distinct non-exact action classes remembered at once. */
+const MEMO_LIMIT = 10_000;
+
 function node(): TrieNode {
   return { literal: new Map(), star: null, end: [], tail: [] };
 }
@@ -22,7 +25,9 @@ function node(): TrieNode {
  * a segment trie whose cost depends on the number of segments, not the number of rules.
  */
 export class RuleIndex {
-  private readonly exact = new Map<string, readonly CompiledRule[]>();
+  /** Exact names (permanent) plus memoised trie walks for other valid classes (bounded). */
+  private readonly resolved = new Map<string, readonly CompiledRule[]>();
+  private readonly exactCount: number;
   private readonly root = node();
 
   constructor(rules: readonly CompiledRule[]) {
@@ -40,18 +45,39 @@ export class RuleIndex {
     }
     sortTrie(this.root);
     for (const [name, list] of exactLists) {
-      this.exact.set(name, Object.freeze(mergeSorted([dedupe(list.sort(byPriority)), this.walk(name)])));
+      this.resolved.set(name, Object.freeze(mergeSorted([dedupe(list.sort(byPriority)), this.walk(name)])));
     }
+    this.exactCount = this.resolved.size;
   }
 
-  /** Candidate rules for a valid action class, highest priority first, each rule once. */
+  /**
+   * Candidates already resolved for this class, or undefined. A hit also means the class is
+   * valid: only exact names from the bundle and validated classes are ever stored.
+   */
+  resolvedCandidates(actionClass: string): readonly CompiledRule[] | undefined {
+    return this.resolved.get(actionClass);
+  }
+
+  /**
+   * Candidate rules for a valid action class, highest priority first, each rule once. Trie walks
+   * are memoised because real traffic uses a small vocabulary of classes; the memo is bounded and
+   * starts over when full, so arbitrary classes cannot grow memory.
+   */
   candidates(actionClass: string): readonly CompiledRule[] {
-    return this.exact.get(actionClass) ?? this.walk(actionClass);
+    const known = this.resolved.get(actionClass);
+    if (known !== undefined) return known;
+    const walked = this.walk(actionClass);
+    if (this.resolved.size - this.exactCount >= MEMO_LIMIT) this.forgetWalks();
+    this.resolved.set(actionClass, walked);
+    return walked;
   }
 
-  /** True when the class is one of the exact names, i.e. known valid without the regex. */
-  hasExact(actionClass: string): boolean {
-    return this.exact.has(actionClass);
+  private forgetWalks(): void {
+    let position = 0;
+    for (const key of this.resolved.keys()) {
+      // Exact names were inserted first, so everything after them is memo.
+      if (position++ >= this.exactCount) this.resolved.delete(key);
+    }
   }
 
   private insert(segments: readonly string[], tail: boolean, rule: CompiledRule): void {

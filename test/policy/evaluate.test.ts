@@ -338,3 +338,23 @@ describe('escalation options and templates', () => {
     expect(d.reasoning).toContain('for p.pay;');
   });
 });
+
+describe('index memo', () => {
+  it('stays correct past its bound of remembered classes', () => {
+    const b = bundleOf(policy(`
+  - id: tail
+    applies_to: { action_class: ["m.*"] }
+    decision: allow
+    reasoning: ok
+  - id: exact
+    applies_to: { action_class: [m.exact] }
+    decision: deny
+    reasoning: no`));
+    for (let i = 0; i < 12_000; i++) {
+      expect(b.evaluate({ action_class: `m.c${i}`, context: {} }).rule_id).toBe('tail');
+      expect(b.evaluate({ action_class: `z.c${i}`, context: {} }).rule_id).toBeNull();
+    }
+    expect(b.evaluate({ action_class: 'm.exact', context: {} }).rule_id).toBe('exact');
+    expect(b.evaluate({ action_class: 'm.c1', context: {} }).rule_id).toBe('tail');
+  });
+});
