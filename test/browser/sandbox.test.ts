@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escalatedRequest, startSandboxInstance, type SandboxInstance } from '../sandbox/support';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+
+let h: SandboxInstance;
+let browser: Browser;
+beforeAll(async () => {
+  h = await startSandboxInstance();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+describe('the sandbox page in a real browser', () => {
+  it('shows an escalated action as a card; Approve updates the card and the thread shows the commit', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1250 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(`${h.app.url}/sandbox`);
+    await page.getByText('live', { exact: true }).waitFor({ timeout: 10_000 });
+
+    const created = await h.post(escalatedRequest({ justification: 'Create the *nightly sync* workflow; ask <@U0SAM> if unsure.' }));
+    expect(created.body.status).toBe('pending_approval');
+    const card = page.locator('article.message', { hasText: created.body.id });
+    await card.waitFor({ timeout: 15_000 });
+    await expect(card.locator('.sk-header').textContent()).resolves.toContain('external_automation.workflow.create');
+    // The agent's text is shown as text: its mention markup was escaped by the card builder.
+    await expect(card.textContent()).resolves.toContain('<@U0SAM>');
+
+    await card.getByRole('button', { name: 'Approve' }).click();
+    // The card is updated in place by the app (chat.update): no buttons left, the decision shown.
+    await card.locator('button.sk-button').first().waitFor({ state: 'detached', timeout: 15_000 });
+    await card.getByText(/approved/i).first().waitFor({ timeout: 15_000 });
+    await expect(card.textContent()).resolves.toMatch(/@alex/);
+    // The commit outcome arrives in the card's thread.
+    const reply = card.locator('.thread .message', { hasText: 'Committed' });
+    await reply.waitFor({ timeout: 15_000 });
+    await expect(reply.textContent()).resolves.toContain('pretended to run external_automation.workflow.create');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox.png'), fullPage: false });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('opens the modal the app asks for on Deny, submits it, and runs a slash command whose reply only the user sees', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`${h.app.url}/sandbox/`);
+    await page.getByText('live', { exact: true }).waitFor({ timeout: 10_000 });
+    const created = await h.post(escalatedRequest());
+    const card = page.locator('article.message', { hasText: created.body.id });
+    await card.waitFor({ timeout: 15_000 });
+    await card.getByRole('button', { name: /Deny/ }).click();
+    // views.open by the app → the modal is shown; its input is submitted as a signed view_submission.
+    const modal = page.locator('.modal');
+    await modal.waitFor({ timeout: 10_000 });
+    await modal.locator('textarea, input[type=text]').first().fill('Not tonight: the data team is mid-migration.');
+    await modal.locator('[data-modal=submit]').click();
+    await modal.waitFor({ state: 'detached', timeout: 10_000 });
+    await card.getByText('Not tonight: the data team is mid-migration.').waitFor({ timeout: 15_000 });
+    const view = await (await fetch(`${h.app.url}/v1/actions/${created.body.id}`, { headers: { authorization: `Bearer ${h.token}` } })).json();
+    expect((view as { status: string }).status).toBe('denied');
+
+    await page.locator('#command').fill('/audit help');
+    await page.locator('#composer button[type=submit]').click();
+    const ephemeral = page.locator('.ephemeral', { hasText: '/audit' });
+    await ephemeral.waitFor({ timeout: 10_000 });
+    await expect(ephemeral.textContent()).resolves.toContain('Only visible to you');
+    // Someone else does not see it.
+    await page.locator('#user').selectOption('U0SAM');
+    await ephemeral.waitFor({ state: 'detached', timeout: 5_000 });
+    await page.close();
+  });
+});
