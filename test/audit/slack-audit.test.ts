@@ -3,8 +3,8 @@ import { eq } from 'drizzle-orm';
 import { auditEvents } from '../../src/db/schema';
 import { AUDIT_REPLY_LIMIT, parseAuditCommand } from '../../src/slack/listeners/commands/audit-reply';
 import { AUDIT_REFUSAL } from '../../src/slack/listeners/commands/audit';
-import { AUTOMATION_OPS_CHANNEL, BOB, MALLORY, actionRequest } from '../support/harness';
-import { slackTestConfig, startSlackHarness, type SlackHarness } from '../support/slack';
+import { startSlackEmulator, type SlackEmulator } from '../../src/slack-emulator';
+import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, BOT_TOKEN, MALLORY, SIGNING_SECRET, actionRequest, startHarness, testConfig, type Harness } from '../support/harness';
 import { appendSample } from './support';
 
 describe('parseAuditCommand', () => {
@@ -29,13 +29,27 @@ describe('parseAuditCommand', () => {
 });
 
 describe('/audit through Slack (emulator, signed slash commands)', () => {
-  let h: SlackHarness;
+  let h: Harness & { slack: SlackEmulator };
   let actionId: string;
   let correlationId: string;
 
   beforeAll(async () => {
     // BOB is an auditor; MALLORY is not.
-    h = await startSlackHarness({ configFor: (url: string) => ({ ...slackTestConfig(url), auditors: { members: [BOB] } }) });
+    const slack = await startSlackEmulator({
+      botToken: BOT_TOKEN,
+      signingSecret: SIGNING_SECRET,
+      channels: [{ id: AUTOMATION_OPS_CHANNEL, name: 'automation-ops' }],
+      users: [
+        { id: ALICE, name: 'alice' },
+        { id: BOB, name: 'bob' },
+        { id: MALLORY, name: 'mallory' },
+      ],
+    });
+    // Nothing is executed here: the executor URL is never called.
+    const config = testConfig('http://127.0.0.1:9/execute', `auditors: { members: [${BOB}] }`);
+    const base = await startHarness({ slackApiUrl: slack.apiUrl, start: { config } });
+    slack.setEventsUrl(`${base.app.url}/slack/events`);
+    h = { ...base, slack, close: async () => (await base.close(), await slack.close()) };
     const req = actionRequest({ params: { name: 'nightly', api_key: 'sk-live-abc' } });
     correlationId = String(req.correlation_id);
     const res = await h.post(req);
