@@ -11,13 +11,14 @@ import { configureRedaction } from './audit/redact';
 import { auditRouter } from './audit/routes';
 import { createReceiptSigner, ensureSigningKey, receiptKeysRouter } from './receipts';
 import { expirePendingApprovals } from './approvals/expire';
+import { escalateDueApprovals } from './approvals/escalate';
 import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
+import type { IntakeDeps } from './intake/service';
+import { mcpRouter } from './mcp';
 import { adminRouter } from './controls/admin-routes';
 import { createRateLimiter } from './controls/rate-limit';
 import { compileContracts } from './contracts/validate';
-import type { IntakeDeps } from './intake/service';
-import { mcpRouter } from './mcp';
 import { problemHandler } from './http/problem-response';
 import { connectRedis } from './queue/connection';
 import { createCommitQueue } from './queue/commit-queue';
@@ -41,6 +42,8 @@ export type StartOptions = {
   workers?: boolean;
   config?: FileConfig;
   reconcileEveryMs?: number;
+  /** How often pending approvals are checked for escalation and expiry (default 5 s; tests shorten it). */
+  expiryEveryMs?: number;
   /** An open database to use instead of DATABASE_URL (the embedded PGlite one, src/embedded); closed by close(). */
   database?: DbConnection;
   /** Extra routes on the same express app, mounted before the API (sandbox mode's page and demo executor). */
@@ -121,13 +124,17 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     const receipts = createReceiptSigner(db);
     app.use(receiptKeysRouter(db));
     app.use('/v1', auditRouter({ db, adminToken: env.COUNTERSIGN_ADMIN_TOKEN }));
-    if (slackClient && env.SLACK_SIGNING_SECRET) {
+    if (slackClient && (env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN)) {
+      const directory = createApproverDirectory(config, slackClient);
+      // Socket Mode when an app token is set (no /slack/events endpoint then); HTTP with the signing secret otherwise.
       const slack = createSlackApp(
-        { botToken: env.SLACK_BOT_TOKEN!, signingSecret: env.SLACK_SIGNING_SECRET, apiUrl: env.SLACK_API_URL, expressApp: app },
+        { botToken: env.SLACK_BOT_TOKEN!, signingSecret: env.SLACK_SIGNING_SECRET, appToken: env.SLACK_APP_TOKEN, apiUrl: env.SLACK_API_URL, expressApp: app },
         {
           db,
           config,
-          directory: createApproverDirectory(config, slackClient!),
+          directory,
+          approverStanding: directory.standing,
+          afterCancel: cancelledCards,
           afterDecision: (actionId, kind) => {
             cards({ kind: 'update', action_id: actionId });
             if (kind !== 'recorded') observeApprovalWait(db, metrics, actionId, kind).catch((err) => logger.warn({ err }, 'could not observe approval wait'));
@@ -135,9 +142,10 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
           },
         },
       );
-      void slack;
+      slack.start();
+      closers.unshift(() => slack.stop());
     } else {
-      logger.warn('Slack is not configured (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET): approval cards will wait in the queue');
+      logger.warn('Slack is not configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN): approval cards will wait in the queue');
     }
     opts.mount?.(app, { db });
     app.use('/v1/admin', adminRouter({ db, bootstrapToken: env.COUNTERSIGN_ADMIN_TOKEN, afterCancel: cancelledCards }));
@@ -198,7 +206,12 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     // Reconcile at start-up too: whatever a crash or a lost Redis left behind is queued again at once.
     const startupReconcile = reconcileNow().catch((err) => logger.warn({ err }, 'start-up reconciliation failed; the periodic one will retry'));
     const reconcile = everyOnce(db, 'reconcile', 727281, opts.reconcileEveryMs ?? env.COUNTERSIGN_RECONCILE_EVERY_MS, reconcileNow, claim);
-    const expiry = everyOnce(db, 'expiry', 727282, 5_000, async () => {
+    const expiry = everyOnce(db, 'expiry', 727282, opts.expiryEveryMs ?? 5_000, async () => {
+      // Escalate first: a request nobody answered goes to the escalation group before it can time out.
+      for (const id of await escalateDueApprovals(db)) {
+        cards({ kind: 'escalate', action_id: id });
+        cards({ kind: 'update', action_id: id });
+      }
       for (const id of await expirePendingApprovals(db)) cards({ kind: 'update', action_id: id });
     }, claim);
     closers.push(() => startupReconcile, () => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());

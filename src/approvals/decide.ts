@@ -1,8 +1,9 @@
 import { and, eq } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db, DbOrTx } from '../db/client';
 import { actions, approvals, commitOutbox, type ActionRow } from '../db/schema';
 import { appendEvents } from '../audit/append';
 import { newId } from '../lib/ids';
+import { confirmsHash, decidingGroups, storedEscalation, HASH_CONFIRM_LENGTH } from './escalation';
 import { lockAction, transitionAction } from './transition';
 
 export type ApprovalVerdict = 'approve' | 'deny';
@@ -15,9 +16,20 @@ export type ApprovalInput = {
   reason?: string | null;
   /** The payload hash on the card the human acted on. */
   shownPayloadHash: string;
+  /** What the human typed to confirm the hash; required to approve a high-risk action. */
+  confirmedHashPrefix?: string | null;
 };
 
-export type RefusalReason = 'not-authorized' | 'requester' | 'stale-payload' | 'not-pending' | 'duplicate' | 'expired' | 'not-found';
+export type RefusalReason =
+  | 'not-authorized'
+  | 'not-human'
+  | 'requester'
+  | 'stale-payload'
+  | 'hash-not-confirmed'
+  | 'not-pending'
+  | 'duplicate'
+  | 'expired'
+  | 'not-found';
 
 export type ApprovalOutcome =
   | { kind: 'recorded'; action: ActionRow; approvals: number; required: number }
@@ -25,7 +37,81 @@ export type ApprovalOutcome =
   | { kind: 'denied'; action: ActionRow }
   | { kind: 'refused'; reason: RefusalReason; detail: string; action: ActionRow | null };
 
-export type ApproverCheck = (group: string, userId: string) => Promise<boolean>;
+/** How a Slack user stands towards a set of approver groups (the directory answers; bots are never approvers). */
+export type ApproverStanding = 'approver' | 'not-member' | 'not-human';
+/** A plain boolean means member (and human) or not: kept for simple checks in tests and tools. */
+export type ApproverCheck = (groups: readonly string[], userId: string) => Promise<ApproverStanding | boolean>;
+
+type Refusal = { reason: RefusalReason; detail: string };
+
+/**
+ * The checks every answer passes, in order; the first that fails says why. `confirmation` is skipped when
+ * the human has not been asked yet (a pre-check before a form opens).
+ */
+function refusalFor(action: ActionRow, input: ApprovalInput, standing: ApproverStanding, opts: { confirmation: boolean }): Refusal | null {
+  if (action.status !== 'pending_approval') return { reason: 'not-pending', detail: `this action is already ${action.status.replace('_', ' ')}` };
+  if (action.expiresAt && action.expiresAt.getTime() <= Date.now()) return { reason: 'expired', detail: 'this request has expired' };
+  if (input.shownPayloadHash !== action.payloadHash) {
+    return { reason: 'stale-payload', detail: 'the card you acted on does not show the payload now pending' };
+  }
+  if (action.onBehalfOf && action.onBehalfOf === input.userId) {
+    return { reason: 'requester', detail: 'you requested this action (the agent acts on your behalf), so you cannot decide it' };
+  }
+  if (standing === 'not-human') return { reason: 'not-human', detail: 'bots and agents cannot approve or deny actions' };
+  if (standing !== 'approver') {
+    return { reason: 'not-authorized', detail: `only members of ${decidingGroups(action).join(' or ') || '(no group)'} may decide this action` };
+  }
+  if (opts.confirmation && input.verdict === 'approve' && storedEscalation(action).highRisk && !confirmsHash(input.confirmedHashPrefix, action.payloadHash)) {
+    return { reason: 'hash-not-confirmed', detail: `a high-risk action needs the first ${HASH_CONFIRM_LENGTH} characters of its payload hash typed to approve` };
+  }
+  return null;
+}
+
+async function recordRefusal(tx: DbOrTx, action: ActionRow, input: ApprovalInput, refusal: Refusal): Promise<void> {
+  await appendEvents(tx, [
+    {
+      type: 'approval.refused',
+      actor: `slack:${input.userId}`,
+      actionId: action.id,
+      correlationId: action.correlationId,
+      agentId: action.agentId,
+      policyVersion: action.policyVersion,
+      data: { verdict: input.verdict, reason: refusal.reason, detail: refusal.detail, status: action.status },
+    },
+  ]);
+}
+
+/** Reads the action and the clicker's standing outside any transaction: the directory may call Slack. */
+async function standingFor(db: Db, isApprover: ApproverCheck, input: ApprovalInput) {
+  const [preview] = await db.select().from(actions).where(eq(actions.id, input.actionId)).limit(1);
+  if (!preview) return null;
+  const groups = decidingGroups(preview);
+  const answer = groups.length ? await isApprover(groups, input.userId) : false;
+  const standing: ApproverStanding = answer === true ? 'approver' : answer === false ? 'not-member' : answer;
+  return { preview, standing };
+}
+
+/**
+ * Whether this human could answer this request now, before a form (deny reason, hash confirmation) is
+ * shown to them. A refusal is recorded as evidence, exactly as if they had answered; nothing else changes.
+ */
+export async function precheckApproval(db: Db, isApprover: ApproverCheck, input: ApprovalInput): Promise<{ kind: 'ok'; action: ActionRow } | Extract<ApprovalOutcome, { kind: 'refused' }>> {
+  const found = await standingFor(db, isApprover, input);
+  if (!found) return { kind: 'refused', reason: 'not-found', detail: 'no such action', action: null };
+  const { preview: action, standing } = found;
+  let refusal = refusalFor(action, input, standing, { confirmation: false });
+  if (!refusal) {
+    const [already] = await db
+      .select({ id: approvals.id })
+      .from(approvals)
+      .where(and(eq(approvals.actionId, action.id), eq(approvals.approver, `slack:${input.userId}`)))
+      .limit(1);
+    if (already) refusal = { reason: 'duplicate', detail: 'you have already answered this request' };
+  }
+  if (!refusal) return { kind: 'ok', action };
+  await db.transaction((tx) => recordRefusal(tx, action, input, refusal));
+  return { kind: 'refused', ...refusal, action };
+}
 
 /**
  * Records a human's answer to a pending action. Authorisation is checked before the transaction (it may
@@ -34,44 +120,47 @@ export type ApproverCheck = (group: string, userId: string) => Promise<boolean>;
  */
 export async function decideApproval(db: Db, isApprover: ApproverCheck, input: ApprovalInput): Promise<ApprovalOutcome> {
   const approver = `slack:${input.userId}`;
-  const [preview] = await db.select().from(actions).where(eq(actions.id, input.actionId)).limit(1);
-  if (!preview) return { kind: 'refused', reason: 'not-found', detail: 'no such action', action: null };
-  const authorized = preview.approverGroup ? await isApprover(preview.approverGroup, input.userId) : false;
+  const found = await standingFor(db, isApprover, input);
+  if (!found) return { kind: 'refused', reason: 'not-found', detail: 'no such action', action: null };
 
   return db.transaction(async (tx) => {
     const action = await lockAction(tx, input.actionId);
     if (!action) return { kind: 'refused', reason: 'not-found', detail: 'no such action', action: null } as const;
     const base = { actionId: action.id, correlationId: action.correlationId, agentId: action.agentId, policyVersion: action.policyVersion };
-    const refuse = async (reason: RefusalReason, detail: string): Promise<ApprovalOutcome> => {
-      await appendEvents(tx, [{ ...base, type: 'approval.refused', actor: approver, data: { verdict: input.verdict, reason, detail, status: action.status } }]);
-      return { kind: 'refused', reason, detail, action };
+    const refuse = async (refusal: Refusal): Promise<ApprovalOutcome> => {
+      await recordRefusal(tx, action, input, refusal);
+      return { kind: 'refused', ...refusal, action };
     };
 
-    if (action.status !== 'pending_approval') return refuse('not-pending', `this action is already ${action.status.replace('_', ' ')}`);
-    if (action.expiresAt && action.expiresAt.getTime() <= Date.now()) return refuse('expired', 'this request has expired');
-    if (input.shownPayloadHash !== action.payloadHash) {
-      return refuse('stale-payload', 'the card you acted on does not show the payload now pending');
-    }
-    if (action.onBehalfOf && action.onBehalfOf === input.userId) {
-      return refuse('requester', 'you requested this action (the agent acts on your behalf), so you cannot decide it');
-    }
-    if (!authorized) return refuse('not-authorized', `only members of ${action.approverGroup ?? '(no group)'} may decide this action`);
+    // The standing was read for the groups of the unlocked row; escalation only ever adds a group, so it still holds.
+    const refusal = refusalFor(action, input, found.standing, { confirmation: true });
+    if (refusal) return refuse(refusal);
 
     const [inserted] = await tx
       .insert(approvals)
       .values({ id: newId('approval'), actionId: action.id, approver, verdict: input.verdict, reason: input.reason ?? null, payloadHash: input.shownPayloadHash })
       .onConflictDoNothing()
       .returning();
-    if (!inserted) return refuse('duplicate', 'you have already answered this request');
+    if (!inserted) return refuse({ reason: 'duplicate', detail: 'you have already answered this request' });
 
     const all = await tx.select().from(approvals).where(eq(approvals.actionId, action.id));
     const approvers = all.filter((a) => a.verdict === 'approve').map((a) => a.approver);
     const required = Math.max(1, action.approvalsRequired);
+    const hashConfirmed = input.verdict === 'approve' && storedEscalation(action).highRisk;
     const recorded = {
       ...base,
       type: 'approval.recorded',
       actor: approver,
-      data: { approval_id: inserted.id, verdict: input.verdict, reason: input.reason ?? null, payload_hash: input.shownPayloadHash, group: action.approverGroup, approvals: approvers.length, required },
+      data: {
+        approval_id: inserted.id,
+        verdict: input.verdict,
+        reason: input.reason ?? null,
+        payload_hash: input.shownPayloadHash,
+        group: action.approverGroup,
+        approvals: approvers.length,
+        required,
+        ...(hashConfirmed ? { hash_confirmed: true } : {}),
+      },
     };
 
     if (input.verdict === 'deny') {
@@ -96,6 +185,6 @@ export async function decideApproval(db: Db, isApprover: ApproverCheck, input: A
   });
 }
 
-export async function listApprovals(db: Db, actionId: string) {
-  return db.select().from(approvals).where(and(eq(approvals.actionId, actionId))).orderBy(approvals.createdAt);
+export async function listApprovals(db: DbOrTx, actionId: string) {
+  return db.select().from(approvals).where(eq(approvals.actionId, actionId)).orderBy(approvals.createdAt);
 }

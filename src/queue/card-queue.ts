@@ -9,6 +9,8 @@ export const cardJob = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('post'), action_id: z.string() }),
   z.object({ kind: z.literal('update'), action_id: z.string() }),
   z.object({ kind: z.literal('outcome'), action_id: z.string() }),
+  /** Re-post the pending card to the policy's `escalate_to` group (after `escalated_at` was set). */
+  z.object({ kind: z.literal('escalate'), action_id: z.string() }),
 ]);
 export type CardJob = z.infer<typeof cardJob>;
 
@@ -25,7 +27,7 @@ export function createCardQueue(connection: Redis, prefix: string): Queue<CardJo
 }
 
 export async function enqueueCardJob(queue: Queue<CardJob>, job: CardJob): Promise<void> {
-  // One post per action; updates and outcomes may repeat, so they get no fixed id.
-  const jobId = job.kind === 'post' ? `post-${job.action_id}` : undefined;
+  // One post (and one escalation re-post) per action; updates and outcomes may repeat, so they get no fixed id.
+  const jobId = job.kind === 'post' || job.kind === 'escalate' ? `${job.kind}-${job.action_id}` : undefined;
   await queue.add(job.kind, job, { ...CARD_JOB_OPTIONS, ...(jobId ? { jobId } : {}) });
 }

@@ -1,33 +1,79 @@
 import type { WebClient } from '@slack/web-api';
 import type { FileConfig } from '../config/file-config';
+import type { ApproverStanding } from '../approvals/decide';
 
 const USERGROUP_TTL_MS = 60_000;
+const USER_TTL_MS = 5 * 60_000;
+
+type Cached<T> = { value: Promise<T>; at: number };
 
 /**
  * Who may approve for a group: its explicit members plus the current members of its Slack user group
- * (on-call rotations are usually kept in one by a paging tool). User-group lists are cached briefly.
+ * (on-call rotations are usually kept in one by a paging tool). Bots and deactivated accounts never
+ * approve, whatever the config says (users.info). Slack answers are cached briefly, and concurrent
+ * look-ups of the same group or user share one call. A failed call is not cached: the click is refused
+ * by the caller's error path and can be tried again.
  */
-export function createApproverDirectory(config: FileConfig, client: WebClient) {
-  const cache = new Map<string, { users: Set<string>; at: number }>();
+export function createApproverDirectory(config: FileConfig, client: WebClient, opts: { usergroupTtlMs?: number; userTtlMs?: number } = {}) {
+  const groups = new Map<string, Cached<Set<string>>>();
+  const users = new Map<string, Cached<{ isHuman: boolean }>>();
 
-  async function usergroupMembers(usergroup: string): Promise<Set<string>> {
-    const hit = cache.get(usergroup);
-    if (hit && Date.now() - hit.at < USERGROUP_TTL_MS) return hit.users;
-    const res = await client.usergroups.users.list({ usergroup });
-    const users = new Set(res.users ?? []);
-    cache.set(usergroup, { users, at: Date.now() });
-    return users;
+  function cached<T>(map: Map<string, Cached<T>>, key: string, ttl: number, load: () => Promise<T>): Promise<T> {
+    const hit = map.get(key);
+    if (hit && Date.now() - hit.at < ttl) return hit.value;
+    const value = load();
+    map.set(key, { value, at: Date.now() });
+    value.catch(() => map.delete(key));
+    return value;
   }
 
+  const usergroupMembers = (usergroup: string) =>
+    cached(groups, usergroup, opts.usergroupTtlMs ?? USERGROUP_TTL_MS, async () => {
+      const res = await client.usergroups.users.list({ usergroup });
+      return new Set(res.users ?? []);
+    });
+
+  const person = (userId: string) =>
+    cached(users, userId, opts.userTtlMs ?? USER_TTL_MS, async () => {
+      const res = await client.users.info({ user: userId });
+      const u = res.user;
+      return { isHuman: Boolean(u) && !u?.is_bot && !u?.deleted && u?.id !== 'USLACKBOT' };
+    });
+
+  function groupConfig(groupName: string) {
+    return config.approver_groups[groupName] ?? (groupName === 'admins' ? config.admins : groupName === 'auditors' ? config.auditors : undefined);
+  }
+
+  /** Whether `userId` is in the group (explicit member or in its Slack user group). Says nothing about bots. */
   async function isMember(groupName: string, userId: string): Promise<boolean> {
-    const group = config.approver_groups[groupName] ?? (groupName === 'admins' ? config.admins : groupName === 'auditors' ? config.auditors : undefined);
+    const group = groupConfig(groupName);
     if (!group) return false;
     if (group.members?.includes(userId)) return true;
     if (group.usergroup) return (await usergroupMembers(group.usergroup)).has(userId);
     return false;
   }
 
-  return { isMember, clearCache: () => cache.clear() };
+  /** How a user stands towards any of `groupNames`: an approver only if a member of one and a human. */
+  async function standing(groupNames: readonly string[], userId: string): Promise<ApproverStanding> {
+    let member = false;
+    for (const g of groupNames) {
+      if (await isMember(g, userId)) {
+        member = true;
+        break;
+      }
+    }
+    if (!member) return 'not-member';
+    return (await person(userId)).isHuman ? 'approver' : 'not-human';
+  }
+
+  return {
+    isMember,
+    standing,
+    clearCache: () => {
+      groups.clear();
+      users.clear();
+    },
+  };
 }
 
 export type ApproverDirectory = ReturnType<typeof createApproverDirectory>;

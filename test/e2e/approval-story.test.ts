@@ -2,22 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { auditEvents } from '../../src/db/schema';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/blocks/approval-card';
+import { DENY_REASON_BLOCK, DENY_REASON_INPUT, DENY_VIEW_ID } from '../../src/slack/interaction-ids';
 import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, MALLORY, actionRequest, eventually } from '../support/harness';
-import { startSlackHarness, type SlackHarness } from '../support/slack';
+import { TRANSPORTS, blockText, startSlackHarness, type SlackHarness } from '../support/slack';
 
-let h: SlackHarness;
-beforeAll(async () => {
-  h = await startSlackHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
+describe.each(TRANSPORTS)('the whole story over %s: intake → policy → Slack approval → BullMQ commit → executor', (transport) => {
+  let h: SlackHarness;
+  beforeAll(async () => {
+    h = await startSlackHarness({ transport });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
-function blockText(blocks: unknown[]): string {
-  return JSON.stringify(blocks);
-}
-
-describe('the whole story: intake → policy → Slack approval → BullMQ commit → executor', () => {
   it('escalates, posts a card, takes an approval, commits once, and records every step', async () => {
     const request = actionRequest({ params: { name: 'nightly-sync', schedule: '0 3 * * *', targets: ['a', 'b', 'c'] } });
     const created = await h.post(request);
@@ -34,7 +31,7 @@ describe('the whole story: intake → policy → Slack approval → BullMQ commi
     // The card, in the automation-ops channel.
     const card = await h.slack.waitForMessage(AUTOMATION_OPS_CHANNEL, (m) => blockText(m.blocks ?? []).includes(id), { timeoutMs: 10_000 });
     const text = blockText(card.blocks!);
-    expect(card.blocks![0]).toMatchObject({ type: 'header', text: { text: 'Approval: external_automation.workflow.create' } });
+    expect(card.blocks![0]).toMatchObject({ type: 'header', text: { text: 'Approval needed: external_automation.workflow.create' } });
     for (const expected of ['deploy-bot', 'platform', 'Create the nightly sync workflow', 'nightly-sync', 'escalate-automation-state-change', '3 targets', hash.slice(0, 12)]) {
       expect(text).toContain(expected);
     }
@@ -45,7 +42,7 @@ describe('the whole story: intake → policy → Slack approval → BullMQ commi
 
     // Alice approves.
     const click = await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: ALICE });
-    expect(click.status).toBe(200);
+    expect(click).toMatchObject({ ok: true, status: 200, mode: transport });
 
     // Committed, with the executor called exactly once with the right hash and signature.
     const done = await eventually(async () => {
@@ -74,13 +71,14 @@ describe('the whole story: intake → policy → Slack approval → BullMQ commi
 
     // Every step is evidence with the same correlation id.
     const events = await h.db.db.select().from(auditEvents).where(eq(auditEvents.actionId, id)).orderBy(auditEvents.seq);
-    expect(events.map((e) => e.type)).toEqual([
+    // `commit.queued` is left out: the worker may claim the job (approved → executing) before the relay's
+    // transaction records it as queued, and then it is rightly not recorded (src/queue/relay.ts).
+    expect(events.map((e) => e.type).filter((t) => t !== 'commit.queued')).toEqual([
       'action.requested',
       'policy.decided',
       'approval.card_posted',
       'approval.recorded',
       'action.approved',
-      'commit.queued',
       'commit.started',
       'commit.succeeded',
     ]);
@@ -119,13 +117,20 @@ describe('the whole story: intake → policy → Slack approval → BullMQ commi
     const created = await h.post(actionRequest());
     const id: string = created.body.id;
     const card = await h.slack.waitForMessage(AUTOMATION_OPS_CHANNEL, (m) => blockText(m.blocks ?? []).includes(id), { timeoutMs: 10_000 });
+    // Deny asks for the reason in a modal; nothing is recorded until it is submitted.
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: DENY_ACTION_ID, user: BOB });
+    const modal = await h.slack.waitForView((v) => v.isOpen && v.callback_id === DENY_VIEW_ID && v.user === BOB);
+    expect((await h.get(`/v1/actions/${id}`)).body.status).toBe('pending_approval');
+    const submitted = await h.slack.submitView({ viewId: modal.id, user: BOB, values: { [DENY_REASON_BLOCK]: { [DENY_REASON_INPUT]: 'Not during the freeze.' } } });
+    expect(submitted.ok).toBe(true);
     await eventually(async () => ((await h.get(`/v1/actions/${id}`)).body.status === 'denied' ? true : null), 5_000, 'denied');
     const updated = await eventually(async () => {
       const m = h.slack.message(AUTOMATION_OPS_CHANNEL, card.ts);
       return m && blockText(m.blocks ?? []).includes('Denied') ? m : null;
     }, 5_000, 'card shows denied');
     expect(updated.blocks!.some((b) => b.type === 'actions')).toBe(false);
+    expect(blockText(updated.blocks!)).toContain(`<@${BOB}> denied`);
+    expect(blockText(updated.blocks!)).toContain('Not during the freeze.');
     // The updated card has no buttons left to press.
     await expect(h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: ALICE })).rejects.toThrow();
     expect((await h.get(`/v1/actions/${id}`)).body.status).toBe('denied');

@@ -46,7 +46,15 @@ export type Harness = {
 
 /** Starts a whole Countersign (API + workers) on a private database and Redis prefix. */
 export async function startHarness(
-  opts: { slackApiUrl?: string; env?: Record<string, string>; start?: StartOptions; scopes?: string[]; executor?: Parameters<typeof startTestExecutor>[1] } = {},
+  opts: {
+    slackApiUrl?: string;
+    env?: Record<string, string>;
+    start?: StartOptions;
+    scopes?: string[];
+    executor?: Parameters<typeof startTestExecutor>[1];
+    /** The countersign.yaml to use, given the test executor's URL (default testConfig). */
+    configFor?: (executorUrl: string) => FileConfig;
+  } = {},
 ): Promise<Harness> {
   const db = await createTestDb();
   const prefix = uniquePrefix('app');
@@ -60,7 +68,7 @@ export async function startHarness(
     ...(opts.slackApiUrl ? { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: opts.slackApiUrl } : {}),
     ...opts.env,
   });
-  const app = await startCountersign(env, { config: testConfig(executor.url), ...opts.start });
+  const app = await startCountersign(env, { config: (opts.configFor ?? testConfig)(executor.url), ...opts.start });
   const { agent, token } = await createAgent(db.db, { name: 'deploy-bot', owner: 'platform', scopes: opts.scopes ?? ['external_automation.*'] }, 'admin:test');
   const post: Harness['post'] = async (body, o = {}) => {
     const res = await fetch(`${app.url}/v1/actions`, {

@@ -1,86 +1,131 @@
 import type { ActionRow, ApprovalRow } from '../../db/schema';
 import { redact } from '../../audit/redact';
-import { escapeCodeBlock, escapeMrkdwn, plain, truncate } from './escape';
+import { HASH_CONFIRM_LENGTH, storedEscalation } from '../../approvals/escalation';
+import {
+  APPROVE_ACTION_ID,
+  APPROVE_CONFIRM_ACTION_ID,
+  DECISION_BLOCK_ID,
+  DENY_ACTION_ID,
+  VIEW_PAYLOAD_ACTION_ID,
+  buttonValue,
+} from '../interaction-ids';
+import { clip, codeBlock, escapeMrkdwn, mrkdwn, plain, quote, truncate } from './escape';
+import { shortenForCard } from './payload';
 
-export const APPROVE_ACTION_ID = 'countersign_approve';
-export const DENY_ACTION_ID = 'countersign_deny';
-export const SHORT_HASH_LENGTH = 12;
+export { APPROVE_ACTION_ID, APPROVE_CONFIRM_ACTION_ID, DENY_ACTION_ID, VIEW_PAYLOAD_ACTION_ID } from '../interaction-ids';
+export { buttonValue, parseButtonValue } from '../interaction-ids';
+
+/** Characters of the payload hash printed on the card (the high-risk confirmation asks for the first 8). */
+export const SHORT_HASH_LENGTH = 16;
 
 export type CardAgent = { name: string; owner: string };
 export type Block = Record<string, unknown>;
 export type CardMessage = { text: string; blocks: Block[] };
+export type CardOptions = {
+  /** This copy was re-posted to the escalation group's channel. */
+  escalationCopy?: boolean;
+};
 
-/** The value carried by the buttons: which action, and which payload the human was shown. */
-export function buttonValue(action: Pick<ActionRow, 'id' | 'payloadHash'>): string {
-  return JSON.stringify({ action_id: action.id, payload_hash: action.payloadHash });
-}
-
-export function parseButtonValue(value: string | undefined): { action_id: string; payload_hash: string } | null {
-  if (!value) return null;
-  try {
-    const v = JSON.parse(value) as { action_id?: unknown; payload_hash?: unknown };
-    if (typeof v.action_id === 'string' && typeof v.payload_hash === 'string') return { action_id: v.action_id, payload_hash: v.payload_hash };
-  } catch {
-    /* fall through */
-  }
-  return null;
-}
+// Budgets (characters) that keep a card well under Slack's ~12k total and 3,000 per section.
+const JUSTIFICATION_MAX = 1200;
+const PARAMS_MAX = 2400;
+const PREVIEW_MAX = 1000;
+const REASONING_MAX = 1200;
+const NAME_MAX = 200;
 
 function slackDate(d: Date): string {
   const unix = Math.floor(d.getTime() / 1000);
   return `<!date^${unix}^{date_short_pretty} {time}|${d.toISOString()}>`;
 }
 
+/** A Slack user id we recorded ourselves (`slack:U…`) as a mention; anything else as escaped text. */
+function who(approver: string): string {
+  const id = approver.startsWith('slack:') ? approver.slice(6) : '';
+  return /^[UW][A-Z0-9]{2,}$/.test(id) ? `<@${id}>` : escapeMrkdwn(approver);
+}
+
 function blastRadius(action: ActionRow): string {
   const tc = action.context.target_count ?? action.params.target_count;
-  return typeof tc === 'number' ? `${tc} target${tc === 1 ? '' : 's'}` : 'not stated';
+  return typeof tc === 'number' && Number.isFinite(tc) ? `${tc} target${tc === 1 ? '' : 's'}` : 'not stated';
 }
 
-function summaryBlocks(action: ActionRow, agent: CardAgent): Block[] {
-  const params = JSON.stringify(redact(action.params), null, 2);
-  const fields = [
-    `*Agent*\n${escapeMrkdwn(agent.name)}${agent.owner ? ` (owner: ${escapeMrkdwn(agent.owner)})` : ''}`,
-    `*Blast radius*\n${blastRadius(action)}`,
-    `*Policy rule*\n\`${escapeMrkdwn(action.ruleId ?? 'none')}\``,
-    `*Approver group*\n${escapeMrkdwn(action.approverGroup ?? '—')}${action.approvalsRequired > 1 ? ` (${action.approvalsRequired} approvals)` : ''}`,
-  ];
-  if (action.onBehalfOf) fields.push(`*On behalf of*\n${escapeMrkdwn(action.onBehalfOf)}`);
-  if (action.expiresAt) fields.push(`*Expires*\n${slackDate(action.expiresAt)}`);
-  return [
-    { type: 'header', text: plain(`Approval: ${action.actionClass}`, 150) },
-    { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text: truncate(text, 2000) })) },
-    {
-      type: 'section',
-      text: { type: 'mrkdwn', text: `*Justification*\n${truncate(escapeMrkdwn(action.justification || '(none given)'), 1500)}` },
-    },
-    { type: 'section', text: { type: 'mrkdwn', text: `*Parameters*\n\`\`\`${truncate(escapeCodeBlock(params), 2600)}\`\`\`` } },
-    { type: 'section', text: { type: 'mrkdwn', text: `*Why this needs approval*\n${truncate(escapeMrkdwn(action.reasoning), 2800)}` } },
-    {
-      type: 'context',
-      elements: [
-        { type: 'mrkdwn', text: `Payload hash \`${action.payloadHash.slice(0, SHORT_HASH_LENGTH)}\`` },
-        { type: 'mrkdwn', text: `Action \`${action.id}\`` },
-        { type: 'mrkdwn', text: `Policy \`${escapeMrkdwn(action.policyVersion.slice(0, 16))}\`` },
-      ],
-    },
-  ];
+function header(action: ActionRow): Block {
+  const high = storedEscalation(action).highRisk;
+  return { type: 'header', text: plain(`${high ? 'HIGH RISK' : 'Approval needed'}: ${action.actionClass}`, 150) };
 }
 
-/** The interactive card posted to the approver group's channel. */
-export function approvalCard(action: ActionRow, agent: CardAgent, approvalsSoFar = 0): CardMessage {
-  const blocks = summaryBlocks(action, agent);
-  if (action.approvalsRequired > 1) {
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Approvals: ${approvalsSoFar} of ${action.approvalsRequired}` }] });
+function summaryBlocks(action: ActionRow, agent: CardAgent, opts: CardOptions): { blocks: Block[]; truncated: boolean } {
+  const esc = storedEscalation(action);
+  const blocks: Block[] = [header(action)];
+  const risk = esc.highRisk
+    ? `Risk: *high* — to approve you will type the first ${HASH_CONFIRM_LENGTH} characters of the payload hash below`
+    : 'Risk: standard';
+  const top = [risk];
+  if (opts.escalationCopy && esc.escalateTo) {
+    top.push(`Escalated from *${escapeMrkdwn(esc.via ?? '?')}*: nobody decided within ${esc.escalateTo.afterSeconds} s`);
   }
+  blocks.push({ type: 'context', elements: top.map((t) => mrkdwn(t)) });
+
+  const group = `${escapeMrkdwn(esc.via ?? '—')}${action.approvalsRequired > 1 ? ` (${action.approvalsRequired} approvals needed)` : ''}${action.escalatedAt && esc.escalateTo ? `, escalated to ${escapeMrkdwn(esc.escalateTo.via)}` : ''}`;
+  const fields = [
+    `*Agent*\n${clip(escapeMrkdwn(agent.name), NAME_MAX)}${agent.owner ? ` (owner: ${clip(escapeMrkdwn(agent.owner), NAME_MAX)})` : ''}`,
+    `*Blast radius*\n${blastRadius(action)}`,
+    `*Approver group*\n${group}`,
+    `*Expires*\n${action.expiresAt ? slackDate(action.expiresAt) : 'never'}`,
+  ];
+  if (action.onBehalfOf) fields.push(`*On behalf of*\n${clip(escapeMrkdwn(action.onBehalfOf), NAME_MAX)} (cannot approve)`);
+  blocks.push({ type: 'section', fields: fields.map((t) => mrkdwn(clip(t, 2000))) });
+
+  blocks.push({ type: 'section', text: mrkdwn(`*Justification*\n${quote(action.justification, JUSTIFICATION_MAX)}`) });
+
+  const params = shortenForCard(action.params);
+  blocks.push({ type: 'section', text: mrkdwn(`*Parameters*\n${codeBlock(JSON.stringify(params.value, null, 2), PARAMS_MAX)}`) });
+  let truncated = params.truncated || JSON.stringify(params.value, null, 2).length > PARAMS_MAX - 10;
+
+  if (action.preview !== null && action.preview !== undefined) {
+    const preview = shortenForCard(action.preview);
+    const text = JSON.stringify(preview.value, null, 2) ?? 'null';
+    blocks.push({ type: 'section', text: mrkdwn(`*Dry-run preview* (from the executor)\n${codeBlock(text, PREVIEW_MAX)}`) });
+    truncated ||= preview.truncated || text.length > PREVIEW_MAX - 10;
+  }
+
   blocks.push({
-    type: 'actions',
-    block_id: 'countersign_decision',
+    type: 'section',
+    text: mrkdwn(`*Why this needs approval* — rule \`${escapeMrkdwn(truncate(action.ruleId ?? 'none', 100)).replace(/`/g, "'")}\`\n${quote(action.reasoning, REASONING_MAX)}`),
+  });
+  blocks.push({
+    type: 'context',
     elements: [
-      { type: 'button', action_id: APPROVE_ACTION_ID, style: 'primary', text: plain('Approve', 75), value: buttonValue(action) },
-      { type: 'button', action_id: DENY_ACTION_ID, style: 'danger', text: plain('Deny', 75), value: buttonValue(action) },
+      mrkdwn(`Payload hash \`${action.payloadHash.slice(0, SHORT_HASH_LENGTH)}\``),
+      mrkdwn(`Action \`${action.id}\``),
+      mrkdwn(`Policy \`${escapeMrkdwn(action.policyVersion.slice(0, 16))}\``),
     ],
   });
-  return { text: `Approval needed: ${action.actionClass} requested by ${agent.name}`, blocks };
+  return { blocks, truncated };
+}
+
+function progress(action: ActionRow, decisions: ApprovalRow[]): Block | null {
+  const approvers = decisions.filter((d) => d.verdict === 'approve');
+  if (action.approvalsRequired <= 1 && approvers.length === 0) return null;
+  const names = approvers.map((d) => `${who(d.approver)} ${slackDate(d.createdAt)}`).join(', ');
+  const text = `*Approvals: ${approvers.length} of ${Math.max(1, action.approvalsRequired)}*${names ? ` — ${names}` : ''}`;
+  return { type: 'context', block_id: 'countersign_progress', elements: [mrkdwn(clip(text, 2000))] };
+}
+
+/** The interactive card posted to the approver group's channel (and, escalated, to the next group's). */
+export function approvalCard(action: ActionRow, agent: CardAgent, decisions: ApprovalRow[] = [], opts: CardOptions = {}): CardMessage {
+  const { blocks, truncated } = summaryBlocks(action, agent, opts);
+  const p = progress(action, decisions);
+  if (p) blocks.push(p);
+  const value = buttonValue(action);
+  const high = storedEscalation(action).highRisk;
+  const elements: Block[] = [
+    { type: 'button', action_id: high ? APPROVE_CONFIRM_ACTION_ID : APPROVE_ACTION_ID, style: 'primary', text: plain(high ? 'Approve…' : 'Approve', 75), value },
+    { type: 'button', action_id: DENY_ACTION_ID, style: 'danger', text: plain('Deny…', 75), value },
+  ];
+  if (truncated) elements.push({ type: 'button', action_id: VIEW_PAYLOAD_ACTION_ID, text: plain('View full payload', 75), value: action.id });
+  blocks.push({ type: 'actions', block_id: DECISION_BLOCK_ID, elements });
+  return { text: `Approval needed: ${action.actionClass} requested by ${escapeMrkdwn(truncate(agent.name, NAME_MAX))}`, blocks };
 }
 
 const OUTCOME_LINES: Record<string, string> = {
@@ -96,30 +141,37 @@ const OUTCOME_LINES: Record<string, string> = {
 };
 
 /** The card after a decision: same facts, no buttons, and who decided when and why. */
-export function decidedCard(action: ActionRow, agent: CardAgent, decisions: ApprovalRow[]): CardMessage {
-  const blocks = summaryBlocks(action, agent);
-  const lines: string[] = [OUTCOME_LINES[action.status] ?? `*${action.status}*`];
+export function decidedCard(action: ActionRow, agent: CardAgent, decisions: ApprovalRow[], opts: CardOptions = {}): CardMessage {
+  const { blocks } = summaryBlocks(action, agent, opts);
+  const lines: string[] = [OUTCOME_LINES[action.status] ?? `*${escapeMrkdwn(action.status)}*`];
   for (const d of decisions) {
-    const who = d.approver.startsWith('slack:') ? `<@${d.approver.slice(6)}>` : escapeMrkdwn(d.approver);
     const verb = d.verdict === 'approve' ? 'approved' : 'denied';
-    lines.push(`${who} ${verb} ${slackDate(d.createdAt)}${d.reason ? `: ${escapeMrkdwn(truncate(d.reason, 500))}` : ''}`);
+    lines.push(`${who(d.approver)} ${verb} ${slackDate(d.createdAt)}${d.reason ? `: ${clip(escapeMrkdwn(d.reason), 500)}` : ''}`);
   }
-  blocks.push({ type: 'section', block_id: 'countersign_outcome', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) } });
+  if (action.status === 'expired' && action.expiresAt) lines.push(`Timed out ${slackDate(action.expiresAt)}`);
+  if (action.status === 'cancelled' && action.failure?.reason) lines.push(clip(escapeMrkdwn(String(action.failure.reason)), 500));
+  blocks.push({ type: 'section', block_id: 'countersign_outcome', text: mrkdwn(clip(lines.join('\n'), 3000)) });
   return { text: `${action.actionClass}: ${action.status.replace('_', ' ')}`, blocks };
+}
+
+/** The card as it should look now: interactive while pending, decided otherwise. */
+export function currentCard(action: ActionRow, agent: CardAgent, decisions: ApprovalRow[], opts: CardOptions = {}): CardMessage {
+  return action.status === 'pending_approval' ? approvalCard(action, agent, decisions, opts) : decidedCard(action, agent, decisions, opts);
 }
 
 /** The thread reply that reports what the executor did. */
 export function outcomeReply(action: ActionRow): CardMessage {
   let text: string;
   if (action.status === 'committed') {
-    const result = truncate(escapeCodeBlock(JSON.stringify(redact(action.result ?? null), null, 2)), 2500);
-    text = `:rocket: Committed by executor \`${escapeMrkdwn(action.executor ?? '')}\` after ${action.attempts} attempt(s).\n\`\`\`${result}\`\`\``;
+    const result = codeBlock(JSON.stringify(redact(action.result ?? null), null, 2) ?? 'null', 2500);
+    text = `:rocket: Committed by executor \`${escapeMrkdwn(action.executor ?? '')}\` after ${action.attempts} attempt(s).\n${result}`;
   } else if (action.status === 'failed') {
-    text = `:x: Failed: ${escapeMrkdwn(truncate(String(action.failure?.reason ?? 'unknown'), 1500))}`;
+    text = `:x: Failed: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'unknown')), 1500)}`;
   } else if (action.status === 'refused') {
-    text = `:warning: Not released: ${escapeMrkdwn(truncate(String(action.failure?.reason ?? 'unknown'), 1500))}`;
+    text = `:warning: Not released: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'unknown')), 1500)}`;
   } else {
-    text = `Status: ${action.status}`;
+    text = `Status: ${escapeMrkdwn(action.status)}`;
   }
-  return { text: truncate(text.replace(/[*`:]/g, ''), 300), blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+  const fallback = action.status === 'committed' ? `Committed by executor ${action.executor ?? ''}` : text.replace(/[*`:]/g, '');
+  return { text: truncate(fallback, 300), blocks: [{ type: 'section', text: mrkdwn(text) }] };
 }

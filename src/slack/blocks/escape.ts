@@ -8,7 +8,7 @@ export function escapeMrkdwn(text: string): string {
 
 /** Text for inside a ``` block: escaped, and unable to close the block early. */
 export function escapeCodeBlock(text: string): string {
-  // A zero-width space between backticks keeps an agent from ending the code block and formatting the rest.
+  // A zero-width space after every backtick keeps an agent from ending the code block and formatting the rest.
   return escapeMrkdwn(text).replace(/`/g, '`\u200b');
 }
 
@@ -18,7 +18,36 @@ export function truncate(text: string, max: number): string {
   return `${text.slice(0, Math.max(0, max - 1))}…`;
 }
 
+/**
+ * Truncates text that is already escaped without leaving half an entity (`&am…`) or a bare backtick
+ * (which could pair with the closing fence) at the cut.
+ */
+export function clip(escaped: string, max: number): string {
+  if (escaped.length <= max) return escaped;
+  const cut = escaped.slice(0, Math.max(0, max - 1)).replace(/&[a-z]{0,3}$/, '').replace(/`$/, '');
+  return `${cut}…`;
+}
+
 /** Plain text cannot carry mentions or links, but still has length limits and must not be empty. */
 export function plain(text: string, max: number): { type: 'plain_text'; text: string; emoji: false } {
   return { type: 'plain_text', text: truncate(text.length ? text : ' ', max), emoji: false };
+}
+
+/** A mrkdwn text object that Slack will not auto-link or auto-mention (`verbatim`): only our own markup counts. */
+export function mrkdwn(text: string): { type: 'mrkdwn'; text: string; verbatim: true } {
+  return { type: 'mrkdwn', text: text.length ? text : ' ', verbatim: true };
+}
+
+/**
+ * Untrusted free text as a block quote: escaped, and every line quoted, so an agent's "*Approved*" or a
+ * fake heading stays visibly inside its quote instead of passing for the card's own text.
+ */
+export function quote(text: string, max: number): string {
+  const lines = (text.trim() || '(none given)').split('\n').map((line) => `>${escapeMrkdwn(line)}`);
+  return clip(lines.join('\n'), max);
+}
+
+/** Untrusted text as a fenced code block of at most `max` characters in all. */
+export function codeBlock(text: string, max: number): string {
+  return `\`\`\`${clip(escapeCodeBlock(text), Math.max(1, max - 6))}\`\`\``;
 }

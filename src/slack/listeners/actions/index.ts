@@ -1,9 +1,13 @@
 import type { App } from '@slack/bolt';
-import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../blocks/approval-card';
+import { APPROVE_CONFIRM_ACTION_ID, DENY_ACTION_ID } from '../../interaction-ids';
 import type { SlackDeps } from '../../deps';
-import { registerDecisionButton } from './decision-button';
+import { registerApproveButton } from './approve-button';
+import { registerDecisionModalButton } from './decision-modal-button';
+import { registerViewPayloadButton } from './view-payload-button';
 
 export function registerActions(app: App, deps: SlackDeps): void {
-  registerDecisionButton(app, deps, APPROVE_ACTION_ID, 'approve');
-  registerDecisionButton(app, deps, DENY_ACTION_ID, 'deny');
+  registerApproveButton(app, deps);
+  registerDecisionModalButton(app, deps, APPROVE_CONFIRM_ACTION_ID, 'approve');
+  registerDecisionModalButton(app, deps, DENY_ACTION_ID, 'deny');
+  registerViewPayloadButton(app, deps);
 }

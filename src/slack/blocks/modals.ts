@@ -1,0 +1,109 @@
+import type { ModalView } from '@slack/types';
+import type { ActionRow } from '../../db/schema';
+import { HASH_CONFIRM_LENGTH } from '../../approvals/escalation';
+import {
+  CONFIRM_HASH_BLOCK,
+  CONFIRM_HASH_INPUT,
+  CONFIRM_VIEW_ID,
+  DENY_REASON_BLOCK,
+  DENY_REASON_INPUT,
+  DENY_VIEW_ID,
+  PAYLOAD_VIEW_ID,
+  modalMetadata,
+  type ModalMetadata,
+} from '../interaction-ids';
+import { escapeCodeBlock, escapeMrkdwn, mrkdwn, plain } from './escape';
+import { fullPayloadText, splitEscaped } from './payload';
+import type { Block } from './approval-card';
+
+/** Our builders work on plain Block Kit JSON (the emulator validates it); Bolt's client wants its `View` type. */
+export type Modal = ModalView;
+const modal = (m: Record<string, unknown> & { blocks: Block[] }): Modal => m as unknown as Modal;
+
+const MODAL_BLOCKS_MAX = 100;
+/** Characters of escaped payload per section, leaving room for the ``` fences within Slack's 3,000. */
+const PAYLOAD_CHUNK = 2900;
+/** Keeps the whole view well under Slack's 250 kB view size. */
+const PAYLOAD_CHUNKS_MAX = 60;
+
+/** Asks an approver why they deny. Opened straight from the click (the trigger_id lives 3 s). */
+export function denyReasonModal(meta: ModalMetadata): Modal {
+  return modal({
+    type: 'modal',
+    callback_id: DENY_VIEW_ID,
+    private_metadata: modalMetadata(meta),
+    title: plain('Deny request', 24),
+    submit: plain('Deny', 24),
+    close: plain('Cancel', 24),
+    blocks: [
+      { type: 'section', text: mrkdwn(`Denying action \`${meta.action_id}\` (payload \`${meta.payload_hash.slice(0, 16)}\`). The agent and the audit log will see your reason.`) },
+      {
+        type: 'input',
+        block_id: DENY_REASON_BLOCK,
+        label: plain('Why are you denying it?', 2000),
+        element: { type: 'plain_text_input', action_id: DENY_REASON_INPUT, multiline: true, min_length: 3, max_length: 1000 },
+      },
+    ],
+  });
+}
+
+/**
+ * For high-risk rules: the approver types the first characters of the payload hash printed on the card,
+ * so nobody approves what they did not look at. The modal itself never shows the hash.
+ */
+export function confirmHashModal(meta: ModalMetadata): Modal {
+  return modal({
+    type: 'modal',
+    callback_id: CONFIRM_VIEW_ID,
+    private_metadata: modalMetadata(meta),
+    title: plain('Confirm approval', 24),
+    submit: plain('Approve', 24),
+    close: plain('Cancel', 24),
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(
+          `*This is a high-risk action* (\`${meta.action_id}\`). Check the parameters on the card, then type the first ${HASH_CONFIRM_LENGTH} characters of the *payload hash* shown on it.`,
+        ),
+      },
+      {
+        type: 'input',
+        block_id: CONFIRM_HASH_BLOCK,
+        label: plain(`First ${HASH_CONFIRM_LENGTH} characters of the payload hash`, 2000),
+        element: { type: 'plain_text_input', action_id: CONFIRM_HASH_INPUT, min_length: HASH_CONFIRM_LENGTH, max_length: 64 },
+      },
+    ],
+  });
+}
+
+/** A modal that only tells the user something (a refusal, a missing request). */
+export function noticeModal(title: string, text: string, callbackId = PAYLOAD_VIEW_ID): Modal {
+  return modal({ type: 'modal', callback_id: callbackId, title: plain(title, 24), close: plain('Close', 24), blocks: [{ type: 'section', text: mrkdwn(text) }] });
+}
+
+/** Opened at once on "View full payload"; replaced with the payload when it has been read. */
+export function loadingPayloadModal(): Modal {
+  return noticeModal('Full payload', 'Loading…');
+}
+
+/** The whole redacted payload, split across as many blocks as it needs (up to Slack's 100 per view). */
+export function fullPayloadModal(action: ActionRow): Modal {
+  const head: Block[] = [
+    {
+      type: 'section',
+      text: mrkdwn(`*${escapeMrkdwn(action.actionClass)}* — action \`${action.id}\`\nPayload hash \`${action.payloadHash}\`\nSecrets are redacted.`),
+    },
+  ];
+  const sections = (label: string, value: unknown): Block[] => {
+    const chunks = splitEscaped(fullPayloadText(value), PAYLOAD_CHUNK, escapeCodeBlock);
+    return [{ type: 'section', text: mrkdwn(`*${label}*`) }, ...chunks.map((c) => ({ type: 'section', text: mrkdwn(`\`\`\`${c}\`\`\``) }))];
+  };
+  let body = [...sections('Parameters', action.params), ...sections('Context', action.context)];
+  if (action.preview !== null && action.preview !== undefined) body.push(...sections('Dry-run preview', action.preview));
+  const room = Math.min(MODAL_BLOCKS_MAX - head.length - 1, PAYLOAD_CHUNKS_MAX);
+  if (body.length > room) {
+    body = body.slice(0, room);
+    body.push({ type: 'context', elements: [mrkdwn(`Too long to show in Slack; the whole payload is at GET /v1/actions/${action.id}.`)] });
+  }
+  return modal({ type: 'modal', callback_id: PAYLOAD_VIEW_ID, title: plain('Full payload', 24), close: plain('Close', 24), blocks: [...head, ...body] });
+}
