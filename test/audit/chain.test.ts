@@ -29,8 +29,8 @@ describe('append-only in the database', () => {
     await expect(db.sql`update audit_events set actor = 'admin:evil'`).rejects.toThrow(/append-only: UPDATE refused/);
     await expect(db.sql`delete from audit_events`).rejects.toThrow(/append-only: DELETE refused/);
     await expect(db.sql`truncate audit_events`).rejects.toThrow(/append-only: TRUNCATE refused/);
-    const [{ n }] = await db.sql<{ n: number }[]>`select count(*)::int as n from audit_events`;
-    expect(n).toBe(3);
+    const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from audit_events`;
+    expect(row!.n).toBe(3);
   });
 
   it('still takes inserts', async () => {
