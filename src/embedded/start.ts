@@ -95,6 +95,8 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
     let demoToken: string | null = null;
     if (sandbox) {
       await sandbox.listening(app.url);
+      const reposted = await sandbox.repostPendingCards(app.db, effective.REDIS_URL!, effective.COUNTERSIGN_QUEUE_PREFIX);
+      if (reposted) say(`posted ${reposted} pending approval card(s) again (the sandbox's Slack starts empty on every run)`);
       const demo = await sandbox.ensureDemoAgent(app.db);
       if (demo) {
         demoToken = demo.token;

@@ -4,6 +4,7 @@ import type { Db } from '../db/client';
 import { defaultSandboxConfig, pointSandboxExecutor, sandboxExecutorSecret, SANDBOX_EXECUTOR_PATH } from './config';
 import { createDemoRunAgent, ensureDemoAgent } from './demo-agent';
 import { sandboxExecutorRouter } from './executor';
+import { repostPendingCards } from './repost';
 import { sandboxRoutes } from './routes';
 import { startSandboxSlack } from './slack';
 
@@ -41,6 +42,8 @@ export async function startSandbox(fileConfig: FileConfig | null) {
       pointSandboxExecutor(config, baseUrl);
     },
     ensureDemoAgent: (database: Db) => ensureDemoAgent(database),
+    /** Posts the cards of actions still pending from an earlier run to this run's (empty) emulator. */
+    repostPendingCards: (database: Db, redisUrl: string, prefix: string) => repostPendingCards(database, redisUrl, prefix),
     /** Ends the page's live streams so the server can close. */
     beforeClose() {
       routes.close();

@@ -7,6 +7,7 @@ import { parseEnv } from '../../src/config/env';
 import { claimDataDir } from '../../src/embedded/data-dir';
 import { NO_REDIS_MESSAGE, findOnPath } from '../../src/embedded/redis-server';
 import { startLocal } from '../../src/embedded/start';
+import { SANDBOX_CHANNEL } from '../../src/sandbox/config';
 import { eventually } from '../support/harness';
 
 const dirs: string[] = [];
@@ -82,6 +83,14 @@ describe('embedded start (no DATABASE_URL, no REDIS_URL, no Slack)', () => {
       // The idempotency record survived too: the same key replays the same action.
       const replay = await request(second.url, token, { action_class: 'external_automation.workflow.create', params: { name: 'n' }, context: { target_count: 3 }, idempotency_key: 'emb-wf' });
       expect(replay.body.id).toBe(pendingId);
+      // The sandbox's Slack starts empty: the pending card is posted again, and approving it commits (on PGlite).
+      expect(again.join('\n')).toContain('posted 1 pending approval card(s) again');
+      const emulator = second.sandbox!.emulator;
+      const card = await emulator.waitForMessage(SANDBOX_CHANNEL.id, (m) => JSON.stringify(m.blocks ?? []).includes(pendingId), { timeoutMs: 15_000 });
+      const click = await emulator.clickButton({ user: 'U0ALEX', channel: SANDBOX_CHANNEL.id, ts: card.ts, actionId: 'countersign_approve' });
+      expect(click.ok).toBe(true);
+      await eventually(async () => (await getAction(second.url, token, pendingId)).body.status === 'committed', 15_000, 'the approved action to commit');
+      await eventually(async () => emulator.thread(SANDBOX_CHANNEL.id, card.ts).some((r) => r.ts !== card.ts && /Committed/.test(JSON.stringify(r.blocks))), 10_000, 'the commit reply');
     } finally {
       await second.close();
     }
