@@ -9,6 +9,7 @@ import { parseFlags, type CliIo } from './io';
  * COUNTERSIGN_SHUTDOWN_DEADLINE_MS it exits 1 with work in flight: leases run out and reconciliation takes it over.
  */
 export async function serve(argv: string[], io: CliIo): Promise<number> {
+  guardPostgresDriverCrash();
   const { flags } = parseFlags(argv);
   const env = parseEnv();
   // What is not configured is started here: embedded PostgreSQL, a private Redis, sandbox mode (src/embedded).
@@ -41,4 +42,23 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
   // Everything is closed; a stray handle (a library timer, a half-open socket) must not keep the process up.
   setTimeout(() => process.exit(code), 2000).unref();
   return code;
+}
+
+/**
+ * postgres.js 3.4.9 can throw from a setImmediate after a connection closed under it (`nextWrite` on a null
+ * socket; porsager/postgres#1154, #1208, unfixed upstream). The queries on that connection were already
+ * rejected with CONNECTION_CLOSED, so the throw carries no work of ours — but uncaught it kills the process,
+ * and a PostgreSQL restart must not take the gateway down. Only that exact throw is swallowed; anything
+ * else still crashes the process as Node would.
+ */
+function guardPostgresDriverCrash(): void {
+  process.on('uncaughtException', (err) => {
+    const stack = (err as Error)?.stack ?? '';
+    if (err instanceof TypeError && /reading 'write'/.test(err.message) && /nextWrite/.test(stack) && /postgres[\\/]src[\\/]connection\.js/.test(stack)) {
+      logger.warn({ err }, 'postgres driver wrote to a closed connection (known driver bug); its queries were already failed');
+      return;
+    }
+    logger.fatal({ err }, 'uncaught exception');
+    process.exit(1);
+  });
 }
