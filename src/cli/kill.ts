@@ -13,7 +13,7 @@ export const KILL_USAGE = `  countersign kill AGENT|--all [--reason TEXT] [--jso
 async function updateCards(env: Env, ids: string[], io: CliIo): Promise<void> {
   if (ids.length === 0) return;
   if (!env.REDIS_URL) {
-    io.stderr(`REDIS_URL is not set: the ${ids.length} cancelled action(s) are cancelled, but their Slack cards were not updated`);
+    io.stderr(`REDIS_URL is not set: ${ids.length} action(s) are cancelled, but their Slack cards were not updated`);
     return;
   }
   const redis = connectRedis(env.REDIS_URL, 'countersign-cli');
@@ -60,7 +60,7 @@ export async function runKillCommand(command: 'kill' | 'resume', argv: string[],
     }
     const reason = typeof flags.reason === 'string' ? flags.reason : null;
     const results = all ? await killAllAgents(handle.db, operator, reason) : [await killAgent(handle.db, name!, operator, reason)];
-    await updateCards(env, results.flatMap((r) => r.cancelled), io);
+    await updateCards(env, results.flatMap((r) => r.cards), io);
     if (flags.json) io.stdout(JSON.stringify(all ? results : results[0]));
     else io.stdout(results.length ? results.map(describe).join('\n') : 'there are no agents');
     return 0;

@@ -139,7 +139,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
     handle(async (req) => {
       const body = parse(killBody, req.body);
       const result = await killAgent(deps.db, String(req.params.name), actorOf(req), body.reason ?? null);
-      deps.afterCancel?.(result.cancelled);
+      deps.afterCancel?.(result.cards);
       return { body: result };
     }),
   );
@@ -148,7 +148,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
     handle(async (req) => {
       const body = parse(killBody, req.body);
       const results = await killAllAgents(deps.db, actorOf(req), body.reason ?? null);
-      deps.afterCancel?.(results.flatMap((r) => r.cancelled));
+      deps.afterCancel?.(results.flatMap((r) => r.cards));
       return { body: { agents: results } };
     }),
   );

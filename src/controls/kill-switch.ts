@@ -12,8 +12,10 @@ export type KillResult = {
   agent: { id: string; name: string };
   already_suspended: boolean;
   tokens_revoked: string[];
-  /** Action ids cancelled now; their Slack cards need an update. */
+  /** Action ids cancelled now. */
   cancelled: string[];
+  /** The cancelled actions that went to humans (an approval card exists or is due): their cards need an update. */
+  cards: string[];
   /** Executor calls in flight: they finish and are recorded; nothing of the agent is released after them. */
   executing: string[];
   at: string;
@@ -50,6 +52,7 @@ export async function killAgent(db: Db, name: string, actor: string, reason: str
         .for('update');
       const events: AuditEventInput[] = [];
       const cancelled: string[] = [];
+      const cards: string[] = [];
       for (const a of open.filter((o) => o.status !== 'executing')) {
         const row = await transitionAction(tx, a.id, CANCELLED_BY_KILL, 'cancelled', {
           finishedAt: new Date(),
@@ -58,6 +61,7 @@ export async function killAgent(db: Db, name: string, actor: string, reason: str
         });
         if (!row) continue;
         cancelled.push(row.id);
+        if (row.approverGroup) cards.push(row.id);
         events.push({
           type: 'action.cancelled',
           actor,
@@ -74,6 +78,7 @@ export async function killAgent(db: Db, name: string, actor: string, reason: str
         already_suspended: agent.status === 'suspended',
         tokens_revoked: tokens.map((t) => t.id),
         cancelled,
+        cards,
         executing,
         at,
         by: actor,

@@ -37,7 +37,7 @@ export async function handleCountersignCommand(deps: Deps, inv: CountersignInvoc
   try {
     if (verb === 'kill') {
       const results = target === '--all' ? await killAllAgents(deps.db, actor, 'kill switch from Slack') : [await killAgent(deps.db, target, actor, 'kill switch from Slack')];
-      deps.afterCancel?.(results.flatMap((r) => r.cancelled));
+      deps.afterCancel?.(results.flatMap((r) => r.cards));
       await respond({ response_type: 'ephemeral', text: results.length ? results.map(killSummary).join('\n') : 'There are no agents.' });
       return;
     }
