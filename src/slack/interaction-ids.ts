@@ -11,6 +11,8 @@ export const DECISION_BLOCK_ID = 'countersign_decision';
 export const DENY_VIEW_ID = 'countersign_deny_reason';
 export const CONFIRM_VIEW_ID = 'countersign_confirm_hash';
 export const PAYLOAD_VIEW_ID = 'countersign_payload';
+/** A modal that only informs (a refusal replacing a decision form). */
+export const NOTICE_VIEW_ID = 'countersign_notice';
 
 export const DENY_REASON_BLOCK = 'deny_reason';
 export const DENY_REASON_INPUT = 'reason';

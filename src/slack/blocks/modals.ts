@@ -8,6 +8,7 @@ import {
   DENY_REASON_BLOCK,
   DENY_REASON_INPUT,
   DENY_VIEW_ID,
+  NOTICE_VIEW_ID,
   PAYLOAD_VIEW_ID,
   modalMetadata,
   type ModalMetadata,
@@ -77,13 +78,13 @@ export function confirmHashModal(meta: ModalMetadata): Modal {
 }
 
 /** A modal that only tells the user something (a refusal, a missing request). */
-export function noticeModal(title: string, text: string, callbackId = PAYLOAD_VIEW_ID): Modal {
+export function noticeModal(title: string, text: string, callbackId = NOTICE_VIEW_ID): Modal {
   return modal({ type: 'modal', callback_id: callbackId, title: plain(title, 24), close: plain('Close', 24), blocks: [{ type: 'section', text: mrkdwn(text) }] });
 }
 
 /** Opened at once on "View full payload"; replaced with the payload when it has been read. */
 export function loadingPayloadModal(): Modal {
-  return noticeModal('Full payload', 'Loading…');
+  return noticeModal('Full payload', 'Loading…', PAYLOAD_VIEW_ID);
 }
 
 /** The whole redacted payload, split across as many blocks as it needs (up to Slack's 100 per view). */

@@ -1,6 +1,7 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { eq } from 'drizzle-orm';
 import { actions } from '../../../db/schema';
+import { storedEscalation } from '../../../approvals/escalation';
 import { logger } from '../../../lib/logger';
 import { fullPayloadModal, loadingPayloadModal, noticeModal } from '../../blocks/modals';
 import { VIEW_PAYLOAD_ACTION_ID } from '../../interaction-ids';
@@ -27,7 +28,9 @@ export function registerViewPayloadButton(app: App, deps: SlackDeps): void {
     if (!viewId) return;
     try {
       const [row] = await deps.db.select().from(actions).where(eq(actions.id, action.value ?? '')).limit(1);
-      const visible = row && channel && (row.slackChannel === channel || row.escalationSlackChannel === channel);
+      // The channels the card goes to by config (the stored ts/channel may not be written yet when someone clicks at once).
+      const groups = row ? [row.approverGroup, storedEscalation(row).escalateTo?.via] : [];
+      const visible = row && channel && groups.some((g) => g && deps.config.approver_groups[g]?.channel === channel);
       const view = visible ? fullPayloadModal(row) : noticeModal('Full payload', 'This request is not shown in this channel.');
       await client.views.update({ view_id: viewId, view });
     } catch (err) {
