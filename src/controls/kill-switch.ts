@@ -87,7 +87,7 @@ export async function killAgent(db: Db, name: string, actor: string, reason: str
         type: 'agent.killed',
         actor,
         agentId: agent.id,
-        data: { name: agent.name, reason, tokens_revoked: result.tokens_revoked, cancelled, executing, already_suspended: result.already_suspended },
+        data: { name: agent.name, reason, revoked_ids: result.tokens_revoked, cancelled, executing, already_suspended: result.already_suspended },
       });
       await appendEvents(tx, events);
       return result;

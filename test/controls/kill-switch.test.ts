@@ -110,7 +110,7 @@ describe('kill switch drill', () => {
     expect(killed[0]!.actor).toBe('admin:cli:drill-operator');
     expect(killed[0]!.createdAt.getTime()).toBeGreaterThanOrEqual(before - 5);
     expect(killed[0]!.createdAt.getTime()).toBeLessThanOrEqual(after + 5);
-    expect(killed[0]!.data).toMatchObject({ reason: 'tabletop drill', name: 'deploy-bot' });
+    expect(killed[0]!.data).toMatchObject({ reason: 'tabletop drill', name: 'deploy-bot', revoked_ids: result.tokens_revoked });
     const cancelledEvents = await h.db.db.select().from(auditEvents).where(eq(auditEvents.type, 'action.cancelled'));
     expect(cancelledEvents.map((e) => e.actionId).sort()).toEqual([...result.cancelled].sort());
     expect(cancelledEvents.every((e) => e.actor === 'admin:cli:drill-operator')).toBe(true);
