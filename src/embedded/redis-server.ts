@@ -89,7 +89,8 @@ export async function startPrivateRedis(dir: string, opts: { path?: string } = {
         '--daemonize', 'no',
         '--logfile', join(absDir, 'redis.log'),
       ],
-      { stdio: 'ignore' },
+      // Its own process group: Ctrl-C in a terminal must stop the app first, which then stops Redis after draining.
+      { stdio: 'ignore', detached: true },
     );
     const ready = await waitReady(child, port);
     if (ready === true) return handle(child, port);

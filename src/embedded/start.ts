@@ -67,7 +67,11 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
       await runMigrations(env.DATABASE_URL);
     }
 
-    const isSandbox = !env.SLACK_BOT_TOKEN;
+    // Sandbox mode serves an unauthenticated approval page: only with the API on, and only on loopback.
+    const isSandbox = !env.SLACK_BOT_TOKEN && opts.api !== false && isLoopback(env.HOST);
+    if (!env.SLACK_BOT_TOKEN && opts.api !== false && !isSandbox) {
+      logger.warn({ host: env.HOST }, 'no Slack credentials and HOST is not a loopback address: sandbox mode is off (it would let anyone approve)');
+    }
     let config: FileConfig | undefined;
     let sandbox: Sandbox | null = null;
     if (isSandbox) {
@@ -76,9 +80,6 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
       stack.push(() => sandbox!.close());
       config = sandbox.config;
       effective = { ...effective, ...sandbox.slackEnv };
-      if (!['127.0.0.1', 'localhost', '::1'].includes(env.HOST)) {
-        logger.warn({ host: env.HOST }, 'sandbox mode on a non-loopback address: anyone who reaches /sandbox can approve as any sandbox user');
-      }
     }
 
     const app = await startCountersign(effective, {
@@ -95,12 +96,17 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
     let demoToken: string | null = null;
     if (sandbox) {
       await sandbox.listening(app.url);
-      const reposted = await sandbox.repostPendingCards(app.db, effective.REDIS_URL!, effective.COUNTERSIGN_QUEUE_PREFIX);
-      if (reposted) say(`posted ${reposted} pending approval card(s) again (the sandbox's Slack starts empty on every run)`);
-      const demo = await sandbox.ensureDemoAgent(app.db);
-      if (demo) {
-        demoToken = demo.token;
-        say(`created the sandbox's demo agent "${demo.name}"; its token (shown once): ${demo.token}`);
+      // Conveniences: if the database is not answering yet, the sandbox still starts without them.
+      try {
+        const reposted = await sandbox.repostPendingCards(app.db, effective.REDIS_URL!, effective.COUNTERSIGN_QUEUE_PREFIX);
+        if (reposted) say(`posted ${reposted} pending approval card(s) again (the sandbox's Slack starts empty on every run)`);
+        const demo = await sandbox.ensureDemoAgent(app.db);
+        if (demo) {
+          demoToken = demo.token;
+          say(`created the sandbox's demo agent "${demo.name}"; its token (shown once): ${demo.token}`);
+        }
+      } catch (err) {
+        logger.warn({ err }, 'sandbox: could not re-post pending cards or create the demo agent');
       }
       say(`sandbox mode (no Slack credentials): open ${app.url}/sandbox to approve; npm run demo plays an agent`);
     }
@@ -114,4 +120,8 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
     await unwind();
     throw e;
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

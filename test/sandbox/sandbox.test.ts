@@ -153,6 +153,27 @@ describe('the demo executor', () => {
 });
 
 describe('outside sandbox mode', () => {
+  it('is not turned on without Slack when HOST is not a loopback address (the page would let anyone approve)', async () => {
+    const db = await createTestDb();
+    const prefix = uniquePrefix('nonloop');
+    const dir = mkdtempSync(join(tmpdir(), 'cs-nonloop-'));
+    const configPath = join(dir, 'countersign.yaml');
+    writeFileSync(configPath, 'approver_groups:\n  automation-ops: { channel: C0OPS, members: [U0ALEX] }\n');
+    const app = await startLocal(
+      parseEnv({ DATABASE_URL: db.url, REDIS_URL, PORT: '0', HOST: '0.0.0.0', COUNTERSIGN_QUEUE_PREFIX: prefix, COUNTERSIGN_CONFIG: configPath, COUNTERSIGN_DATA_DIR: dir }),
+      { migrate: false },
+    );
+    try {
+      expect(app.sandbox).toBeNull();
+      expect((await fetch(`http://127.0.0.1:${app.port}/sandbox/state`)).status).toBe(404);
+    } finally {
+      await app.close();
+      await db.drop();
+      await deletePrefix(prefix);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('has no /sandbox page, state, events or executor when Slack is configured', async () => {
     const db = await createTestDb();
     const prefix = uniquePrefix('nosandbox');
