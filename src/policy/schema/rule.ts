@@ -27,7 +27,10 @@ export const ruleSchema = z
       .max(128),
     description: z.string().optional(),
     applies_to: z.strictObject({
-      action_class: z.union([globSchema.transform((glob) => [glob]), z.array(globSchema).min(1, 'list at least one action class')]),
+      action_class: z.union(
+        [globSchema.transform((glob) => [glob]), z.array(globSchema).min(1, 'list at least one action class')],
+        { error: 'action_class is a glob or a list of globs, e.g. [external_automation.job.run]' },
+      ),
     }),
     conditions: z.array(conditionSchema).optional(),
     decision: decisionNameSchema,
