@@ -1,4 +1,7 @@
+import { and, desc, eq, gt, isNotNull, sql } from 'drizzle-orm';
 import type { ExecutorConfig } from '../config/file-config';
+import type { DbOrTx } from '../db/client';
+import { actions } from '../db/schema';
 import { callExecutor, type ExecutorRequest } from '../executor/client';
 import { Problem } from '../lib/errors';
 
@@ -22,4 +25,29 @@ export async function requestPreview(executor: ExecutorConfig, request: Omit<Exe
     retryAfterSeconds: 5,
     extensions: { executor: executor.name },
   });
+}
+
+/** How old a dry run's preview may be to be shown on the card of the real request. */
+export const PREVIEW_REUSE_SECONDS = 3600;
+
+/**
+ * The preview of this agent's most recent dry run of exactly this payload (same payload hash) within the
+ * last hour, so the approval card of the real request shows what the executor said would change.
+ */
+export async function findRecentPreview(db: DbOrTx, agentId: string, hash: string): Promise<unknown> {
+  const [row] = await db
+    .select({ preview: actions.preview })
+    .from(actions)
+    .where(
+      and(
+        eq(actions.agentId, agentId),
+        eq(actions.payloadHash, hash),
+        eq(actions.status, 'previewed'),
+        isNotNull(actions.preview),
+        gt(actions.createdAt, sql`now() - ${`${PREVIEW_REUSE_SECONDS} seconds`}::interval`),
+      ),
+    )
+    .orderBy(desc(actions.createdAt))
+    .limit(1);
+  return row?.preview ?? null;
 }

@@ -16,7 +16,7 @@ import { payloadHash } from './payload-hash';
 import { createActionRequest, isValidActionClass, type CreateActionRequest } from './schemas';
 import { zodProblem } from './zod-problem';
 import { enforceContract } from '../contracts/validate';
-import { requestPreview } from '../contracts/dry-run';
+import { findRecentPreview, requestPreview } from '../contracts/dry-run';
 import { enforceRateLimit, type RateLimiter } from '../controls/rate-limit';
 import { drawBudgets } from '../controls/budgets';
 import { auditRefusal } from '../controls/refusals';
@@ -101,6 +101,9 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
       agent_idempotency_key: req.idempotency_key,
       correlation_id: correlationId,
     });
+  } else if (planned.status === 'pending_approval') {
+    // The approval card shows what a recent dry run of exactly this payload said would change.
+    preview = await findRecentPreview(deps.db, agent.id, hash);
   }
   const now = new Date();
   const expiresAt =

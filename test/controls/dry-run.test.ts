@@ -61,6 +61,19 @@ describe('dry_run: true', () => {
     expect((await h.get(`/v1/actions/${res.body.id}`)).body.preview).toEqual(res.body.preview);
   });
 
+  it('puts the preview of a recent dry run of the same payload on the real request (and so on its approval card)', async () => {
+    const dry = (await h.post(jobRun({ name: 'weekly' }))).body;
+    const real = await h.post({ ...jobRun({ name: 'weekly' }), dry_run: false });
+    expect(real.status).toBe(201);
+    expect(real.body).toMatchObject({ status: 'pending_approval', payload_hash: dry.payload_hash, preview: dry.preview });
+    const [row] = await h.db.db.select().from(actions).where(eq(actions.id, real.body.id));
+    expect(row!.preview).toEqual(dry.preview);
+    // A different payload gets no borrowed preview.
+    const other = await h.post({ ...jobRun({ name: 'monthly' }), dry_run: false });
+    expect(other.body.status).toBe('pending_approval');
+    expect(other.body.preview).toBeUndefined();
+  });
+
   it('does not call the executor when policy would deny; the preview says denied', async () => {
     const before = h.executor.calls.length;
     const res = await h.post(jobRun({ name: 'huge' }, { context: { target_count: 99 } }));
