@@ -41,11 +41,8 @@ export type ReleaseOutcome =
 
 export const DEFAULT_LEASE_GRACE_MS = 30_000;
 
-class Throttled extends Error {
-  constructor(readonly delayMs: number) {
-    super('release rate limit reached');
-  }
-}
+/** Longest a claimed release waits in the worker for a rate-limit slot before it gives the claim back. */
+const MAX_INLINE_SLOT_WAIT_MS = 2_000;
 
 /**
  * Releases one approved action to its executor, exactly once in effect:
@@ -68,36 +65,28 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promis
     if (delayMs > 0) return { kind: 'throttled', delayMs: spread(delayMs, executor.rate_limit) };
   }
 
-  const leaseMs = (executor?.timeout_ms ?? 10_000) + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS);
-  let claimed: { row: ActionRow; verdict: RecheckVerdict } | null;
-  try {
-    claimed = await db.transaction(async (tx) => {
-      const row = await claim(tx, actionId, leaseMs);
-      if (!row) return null;
-      const verdict = await recheckRelease(deps, tx, row);
-      if (verdict.kind !== 'release') {
-        await stop(deps, tx, row, verdict);
-        return { row, verdict };
-      }
-      if (deps.releaseGate) {
-        // Taken inside the claim transaction: when over the limit the claim rolls back as if never made.
-        const delayMs = await deps.releaseGate(row.executor!, 'take');
-        if (delayMs > 0) throw new Throttled(delayMs);
-      }
-      await appendEvents(tx, [
-        {
-          ...eventBase(row),
-          type: 'commit.started',
-          actor: 'system',
-          data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: current.status === 'executing', tool: toolSurface(executor, row) },
-        },
-      ]);
+  // The lease covers the executor call, and a short wait for a rate-limit slot when the executor has a limit.
+  const slotWaitMs = executor?.rate_limit && deps.releaseGate ? MAX_INLINE_SLOT_WAIT_MS : 0;
+  const leaseMs = (executor?.timeout_ms ?? 10_000) + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS) + slotWaitMs;
+  const claimedAt = Date.now();
+  const claimed = await db.transaction(async (tx) => {
+    const row = await claim(tx, actionId, leaseMs);
+    if (!row) return null;
+    const verdict = await recheckRelease(deps, tx, row);
+    if (verdict.kind !== 'release') {
+      await stop(deps, tx, row, verdict);
       return { row, verdict };
-    });
-  } catch (e) {
-    if (e instanceof Throttled) return { kind: 'throttled', delayMs: spread(e.delayMs, executor?.rate_limit) };
-    throw e;
-  }
+    }
+    await appendEvents(tx, [
+      {
+        ...eventBase(row),
+        type: 'commit.started',
+        actor: 'system',
+        data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: current.status === 'executing', tool: toolSurface(executor, row) },
+      },
+    ]);
+    return { row, verdict };
+  });
   if (!claimed) return { kind: 'skipped', reason: 'claimed by another worker or already finished' };
   const { row, verdict } = claimed;
   if (verdict.kind === 'reapprove') {
@@ -109,6 +98,20 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promis
     return { kind: verdict.kind === 'cancel' ? 'cancelled' : 'refused' };
   }
   if (!executor) return { kind: 'skipped', reason: 'executor vanished' }; // recheck refuses these; unreachable
+
+  if (deps.releaseGate) {
+    // The slot is taken right before the call, so the limit holds where the executor feels it. Several
+    // workers may have peeked at the same free slot: the losers wait briefly, or give the claim back.
+    for (;;) {
+      const delayMs = await deps.releaseGate(executor.name, 'take');
+      if (delayMs === 0) break;
+      if (Date.now() - claimedAt + delayMs > slotWaitMs) {
+        await unclaim(db, row, delayMs);
+        return { kind: 'throttled', delayMs: spread(delayMs, executor.rate_limit) };
+      }
+      await new Promise((r) => setTimeout(r, delayMs + Math.random() * 20));
+    }
+  }
 
   const outcome = await callExecutor(executor, {
     action_id: row.id,
@@ -144,6 +147,15 @@ async function claim(tx: Tx, actionId: string, leaseMs: number): Promise<ActionR
     )
     .returning();
   return row ?? null;
+}
+
+/** Gives a claim back without using an attempt (no rate-limit slot in time); fenced like every record. */
+async function unclaim(db: Db, row: ActionRow, delayMs: number): Promise<void> {
+  await db.transaction(async (tx) => {
+    const back = await transitionAction(tx, row.id, ['executing'], 'queued', { attempts: row.attempts - 1, leaseExpiresAt: null }, eq(actions.attempts, row.attempts));
+    if (!back) return;
+    await appendEvents(tx, [{ ...eventBase(row), type: 'commit.throttled', actor: 'system', data: { executor: row.executor, retry_in_ms: delayMs, attempt: row.attempts } }]);
+  });
 }
 
 /** Ends a claim the re-check refused: refused, cancelled, or sent back for a new approval. */

@@ -217,3 +217,36 @@ describe('release: leases and duplicate delivery', () => {
     expect((await f.events(id)).filter((e) => e.type === 'commit.succeeded')).toHaveLength(1);
   });
 });
+
+describe('release: rate-limit slots', () => {
+  it('over the limit before claiming: parked, nothing written', async () => {
+    const id = await f.insertApproved();
+    const deps = { ...f.deps, releaseGate: async () => 700 };
+    const out = await releaseCommit(deps, id);
+    expect(out.kind).toBe('throttled');
+    expect((out as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(700);
+    const row = await f.row(id);
+    expect(row).toMatchObject({ status: 'approved', attempts: 0 });
+    expect(await f.events(id)).toEqual([]);
+  });
+
+  it('lost the slot race after claiming: waits briefly for the next slot, then calls', async () => {
+    const id = await f.insertApproved();
+    let takes = 0;
+    const deps = { ...f.deps, releaseGate: async (_e: string, mode: 'peek' | 'take') => (mode === 'take' && takes++ === 0 ? 100 : 0) };
+    const limited = { ...deps, config: { ...f.config, executors: f.config.executors.map((e) => ({ ...e, rate_limit: { max: 1, per_seconds: 1 } })) } };
+    expect(await releaseCommit(limited, id)).toEqual({ kind: 'committed' });
+    expect(takes).toBe(2);
+  });
+
+  it('no slot in time after claiming: gives the claim back without using an attempt', async () => {
+    const id = await f.insertApproved();
+    const deps = { ...f.deps, releaseGate: async (_e: string, mode: 'peek' | 'take') => (mode === 'take' ? 30_000 : 0) };
+    const limited = { ...deps, config: { ...f.config, executors: f.config.executors.map((e) => ({ ...e, rate_limit: { max: 1, per_seconds: 60 } })) } };
+    const out = await releaseCommit(limited, id);
+    expect(out.kind).toBe('throttled');
+    expect(await f.row(id)).toMatchObject({ status: 'queued', attempts: 0, leaseExpiresAt: null });
+    expect((await f.events(id)).map((e) => e.type)).toEqual(['commit.started', 'commit.throttled']);
+    expect(callsFor(id)).toHaveLength(0);
+  });
+});

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../../src/auth/agents';
+import { createTestDb, type TestDb } from '../support/db';
+import { startTestExecutor } from '../support/executor-server';
+import { EXECUTOR_SECRET } from '../support/harness';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+import type { ServeProcess } from '../support/process';
+import { insertApproved } from '../release/support';
+import { chaosEnv, exactlyOnceFigures, startWorker, stopAll, waitFor, writeConfig } from './support';
+
+const ACTIONS = 24;
+const MAX = 4;
+const WINDOW_MS = 1000;
+// Releases are counted at the gateway when a slot is taken; they reach the executor a few ms later, and not
+// all equally late. The executor-side count uses a window this much shorter to absorb that network jitter.
+const ARRIVAL_JITTER_MS = 150;
+
+let db: TestDb;
+let redis: PrivateRedis;
+let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let procs: ServeProcess[] = [];
+let agentId: string;
+
+beforeAll(async () => {
+  db = await createTestDb();
+  redis = await startPrivateRedis();
+  // A slow executor: calls overlap, so only the release rate limit keeps the count per window down.
+  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 700 }) });
+  const config = writeConfig(executor.url, `    rate_limit: { max: ${MAX}, per_seconds: ${WINDOW_MS / 1000} }\n`);
+  const env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-rate', config, extra: { COUNTERSIGN_COMMIT_CONCURRENCY: '8' } });
+  procs = await Promise.all([startWorker('worker-1', env), startWorker('worker-2', env)]);
+  ({ agent: { id: agentId } } = await createAgent(db.db, { name: 'rate-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+}, 120_000);
+
+afterAll(async () => {
+  await stopAll(procs);
+  await executor?.close();
+  await redis?.close();
+  await db?.drop();
+}, 60_000);
+
+describe('chaos: release rate limit with a slow executor, two workers', () => {
+  it('never releases more than max per window across workers (counted at the executor), and commits all once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < ACTIONS; i++) ids.push(await insertApproved(db, agentId));
+    await waitFor(async () => Number((await db.sql`select count(*)::int as n from actions where status = 'committed'`)[0]!.n) === ACTIONS, 90_000, 'all committed', 300);
+
+    const arrivals = executor.calls.map((c) => c.at).sort((a, b) => a - b);
+    const busiestIn = (windowMs: number) => {
+      let most = 0;
+      for (let i = 0, j = 0; i < arrivals.length; i++) {
+        while (j < arrivals.length && arrivals[j]! < arrivals[i]! + windowMs) j++;
+        most = Math.max(most, j - i);
+      }
+      return most;
+    };
+    const busiest = busiestIn(WINDOW_MS - ARRIVAL_JITTER_MS);
+    const f = await exactlyOnceFigures(db.sql, executor, ids);
+    const spanMs = arrivals.at(-1)! - arrivals[0]!;
+    console.log(
+      `[chaos] release rate limit (${MAX}/${WINDOW_MS} ms, executor 700 ms, 2 workers × 8): actions=${ACTIONS} calls=${arrivals.length} ` +
+        `busiest_window=${busiest} (full ${WINDOW_MS} ms window: ${busiestIn(WINDOW_MS)}) span_ms=${spanMs} committed=${f.committed} duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost}`,
+    );
+    expect(busiest).toBeLessThanOrEqual(MAX);
+    expect(busiest).toBeGreaterThan(1); // the limit was actually reached, not an idle run
+    expect(f.lost).toBe(0);
+    expect(f.duplicateEffects + f.duplicateCommitEvents).toBe(0);
+  }, 150_000);
+});
