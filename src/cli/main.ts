@@ -13,6 +13,7 @@ usage:
   countersign serve [--api-only|--worker-only]  run the API, the Slack app and the workers
   countersign agents create|list|rotate|revoke …  manage agent identities and their tokens
   countersign kill AGENT|--all / resume AGENT      the kill switch
+  countersign admins create|list|revoke …           operator credentials for /v1/admin
   countersign policy eval|explain|test|lint|replay …  policy tools
   countersign audit verify|show|export|verify-receipt …  evidence: chain check, timelines, SIEM export, receipts
   countersign keys list|rotate             receipt signing keys`;
@@ -41,6 +42,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     case 'agents':
       return runAgentsCommand(rest, io, operator());
+    case 'admins': {
+      const { runAdminsCommand } = await import('./admins');
+      return runAdminsCommand(rest, io, operator());
+    }
     case 'kill':
     case 'resume': {
       const { runKillCommand } = await import('./kill');

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { auditEvents } from '../../src/db/schema';
 import { createAdminCredential } from '../../src/auth/admin';
+import { runCli } from '../../src/cli/main';
+import type { CliIo } from '../../src/cli/io';
 import { actionRequest, startHarness, type Harness } from '../support/harness';
 import { ADMIN_BOOTSTRAP, admin, controlsConfig, postTo } from '../controls/support';
 
@@ -98,5 +100,35 @@ describe('/v1/admin agents', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('not-found');
     expect((await admin(h.app.url, 'GET', '/agents/nobody')).status).toBe(404);
+  });
+});
+
+describe('CLI: admins create / revoke', () => {
+  async function cli(args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { stdout: (x) => void out.push(x), stderr: (x) => void err.push(x), readStdin: async () => '' };
+    const saved = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = h.db.url;
+    try {
+      return { code: await runCli(args, io), stdout: out.join('\n'), stderr: err.join('\n') };
+    } finally {
+      if (saved === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = saved;
+    }
+  }
+
+  it('issues an operator credential that works on /v1/admin, and revokes it at once', async () => {
+    const created = await cli(['admins', 'create', 'night-shift', '--json']);
+    expect(created.code).toBe(0);
+    const { token, admin: who } = JSON.parse(created.stdout);
+    expect(token).toMatch(/^csadm_/);
+    expect((await admin(h.app.url, 'GET', '/agents', undefined, token)).status).toBe(200);
+    expect((await cli(['admins', 'create', 'night-shift'])).code).toBe(1);
+    expect((await cli(['admins', 'revoke', 'night-shift'])).code).toBe(0);
+    expect((await admin(h.app.url, 'GET', '/agents', undefined, token)).status).toBe(403);
+    const events = await h.db.db.select().from(auditEvents).where(eq(auditEvents.type, 'admin.revoked'));
+    expect(events[0]!.data).toMatchObject({ admin_id: who.id, name: 'night-shift' });
+    expect(events[0]!.actor).toMatch(/^admin:cli:/);
   });
 });
