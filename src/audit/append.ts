@@ -16,13 +16,30 @@ export type AuditEventInput = {
   data: Record<string, unknown>;
 };
 
-// Serialises chain appends; held only from the append to the end of the caller's transaction.
+// Serialises appends to one chain lane; held from the append to the end of the caller's transaction.
 const CHAIN_LOCK_KEY = 727275;
 export const GENESIS_HASH = '0'.repeat(64);
 /** The version of the event envelope and of each type's `data` (docs/audit.md). */
 export const AUDIT_SCHEMA_VERSION = '1';
+/**
+ * The evidence is linked into this many parallel hash chains ("lanes"). One chain would serialise every
+ * writing transaction from its append to its commit; lanes let unrelated actions commit side by side, while
+ * all events of one action share a lane (so their order is covered by the links). `seq` is hashed too, so
+ * moving a record between positions, even across lanes, breaks its hash. Changing the number re-routes only
+ * new events; verification reads each event's lane from the row.
+ */
+export const CHAIN_LANES = 8;
+
+/** The lane of an event: from its action (or correlation id, or agent), so one action's events share one chain. */
+export function laneFor(input: Pick<AuditEventInput, 'actionId' | 'correlationId' | 'agentId'>): number {
+  const key = input.actionId ?? input.correlationId ?? input.agentId;
+  if (!key) return 0;
+  return Number.parseInt(sha256Hex(key).slice(0, 8), 16) % CHAIN_LANES;
+}
 
 export type ChainedFields = {
+  seq: number;
+  chainLane: number;
   id: string;
   schemaVersion: string;
   type: string;
@@ -35,11 +52,13 @@ export type ChainedFields = {
   createdAt: Date;
 };
 
-/** The hash of one event: SHA-256 over the previous hash and the canonical JSON of the event's fields. */
+/** The hash of one event: SHA-256 over the previous hash in its lane and the canonical JSON of the event's fields. */
 export function eventHash(prevHash: string, e: ChainedFields): string {
   return sha256Hex(
     prevHash +
       canonicalJson({
+        seq: Number(e.seq),
+        chain_lane: e.chainLane,
         id: e.id,
         schema_version: e.schemaVersion,
         type: e.type,
@@ -54,26 +73,39 @@ export function eventHash(prevHash: string, e: ChainedFields): string {
   );
 }
 
+// The lane a transaction has already locked: later appends in it reuse the lane, so a transaction never
+// holds two lane locks (two transactions taking two lanes in opposite order would deadlock).
+const laneOfTx = new WeakMap<object, number>();
+
 /**
  * Appends evidence events to the hash chain. Call it inside the transaction that makes the state change
- * the events record, as late as possible: it holds the chain lock until that transaction ends.
+ * the events record, as late as possible: it holds the lane's lock until that transaction ends.
  */
 export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promise<string[]> {
   if (inputs.length === 0) return [];
   // The chain lock is transaction-scoped: outside a transaction it would be released before the insert.
   if (!('rollback' in tx)) return tx.transaction((t) => appendEvents(t, inputs));
-  await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY})`);
-  const head = await execRows<{ hash: string | null; at_ms: number | string | null }>(
+  const lane = laneOfTx.get(tx) ?? laneFor(inputs[0]!);
+  laneOfTx.set(tx, lane);
+  await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY}, ${lane})`);
+  // The lane's head and the new events' seq numbers in one round trip, under the lane lock.
+  const [head] = await execRows<{ hash: string | null; at_ms: number | string | null; seqs: Array<string | number> | string }>(
     tx,
-    sql`select hash, (extract(epoch from created_at) * 1000)::float8 as at_ms from audit_events order by seq desc limit 1`,
+    sql`select (select hash from audit_events where chain_lane = ${lane} order by seq desc limit 1) as hash,
+               (select (extract(epoch from created_at) * 1000)::float8 from audit_events where chain_lane = ${lane} order by seq desc limit 1) as at_ms,
+               array(select nextval(pg_get_serial_sequence('audit_events', 'seq')) from generate_series(1, ${inputs.length})) as seqs`,
   );
-  let prev = (head[0]?.hash as string | undefined) ?? GENESIS_HASH;
-  // created_at never decreases along the chain (clocks of several instances may disagree by a little):
-  // a time range is then a seq range, which is what the query indexes are built for.
-  const headAt = Math.round(Number(head[0]?.at_ms ?? 0));
+  let prev = (head?.hash as string | null) ?? GENESIS_HASH;
+  const seqs = parseSeqs(head?.seqs);
+  // created_at never decreases along a lane (clocks of several instances may disagree by a little), and
+  // across lanes only by the time between taking a seq and reading the clock: a time range maps onto a
+  // seq range with a small margin (query.ts), which is what the query indexes are built for.
+  const headAt = Math.round(Number(head?.at_ms ?? 0));
   const createdAt = new Date(Math.max(Date.now(), headAt));
-  const rows = inputs.map((input) => {
+  const rows = inputs.map((input, i) => {
     const fields: ChainedFields = {
+      seq: seqs[i]!,
+      chainLane: lane,
       id: newId('event'),
       schemaVersion: AUDIT_SCHEMA_VERSION,
       type: input.type,
@@ -92,6 +124,13 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
   });
   await tx.insert(auditEvents).values(rows);
   return rows.map((r) => r.id);
+}
+
+/** postgres.js returns a bigint[] as strings; PGlite may return a literal `{1,2}`. */
+function parseSeqs(raw: Array<string | number> | string | undefined): number[] {
+  if (raw === undefined) throw new Error('no sequence values returned');
+  const list = typeof raw === 'string' ? raw.replace(/[{}]/g, '').split(',') : raw;
+  return list.map((v) => Number(v));
 }
 
 export async function appendEvent(tx: DbOrTx, input: AuditEventInput): Promise<string> {

@@ -15,6 +15,7 @@ export type AuditEventView = {
   created_at: string;
   prev_hash: string | null;
   hash: string | null;
+  chain_lane: number;
 };
 
 export function toEventView(row: AuditEventRow): AuditEventView {
@@ -32,10 +33,11 @@ export function toEventView(row: AuditEventRow): AuditEventView {
     created_at: new Date(row.createdAt).toISOString(),
     prev_hash: row.prevHash,
     hash: row.hash,
+    chain_lane: row.chainLane,
   };
 }
 
-export const CSV_COLUMNS = ['seq', 'id', 'created_at', 'type', 'action_id', 'correlation_id', 'agent_id', 'actor', 'policy_version', 'schema_version', 'data', 'prev_hash', 'hash'] as const;
+export const CSV_COLUMNS = ['seq', 'id', 'created_at', 'type', 'action_id', 'correlation_id', 'agent_id', 'actor', 'policy_version', 'schema_version', 'data', 'prev_hash', 'hash', 'chain_lane'] as const;
 
 /** RFC 4180 field quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run it. */
 export function csvField(value: unknown): string {

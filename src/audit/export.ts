@@ -42,7 +42,7 @@ export async function exportEvents(
   let n = 0;
   const cursor = sql<RawEvent[]>`
     select seq, id, schema_version, type, action_id, correlation_id, agent_id, actor, policy_version,
-           data, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, prev_hash, hash
+           data, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, prev_hash, hash, chain_lane
     from audit_events where ${where} order by seq`.cursor(opts.batchSize ?? 500);
   for await (const rows of cursor) {
     let chunk = '';

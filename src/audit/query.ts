@@ -21,9 +21,16 @@ export type AuditFilter = z.infer<typeof auditFilter>;
 export type AuditPage = { events: AuditEventRow[]; next_cursor: string | null };
 
 /**
- * Turns a time range into a seq range. created_at never decreases along the chain (append.ts), so the
- * first event at or after a moment bounds every later one; the created_at condition stays in the query
- * as well, so the answer is exact even for rows written before that rule.
+ * How far created_at may run against seq order across chain lanes: a lane's clock reading happens just
+ * after it takes its seq numbers, so events of two lanes can invert by that much (milliseconds). A minute
+ * is far beyond it and costs a minute more of index range.
+ */
+const SEQ_MARGIN_MS = 60_000;
+
+/**
+ * Turns a time range into a seq range. created_at never decreases along a lane and runs ahead of seq by
+ * at most SEQ_MARGIN_MS across lanes (append.ts), so the first event at or after (since − margin) bounds
+ * every event at or after since; the created_at condition stays in the query, so the answer is exact.
  */
 export async function seqBounds(db: DbOrTx, f: AuditFilter): Promise<{ from: number | null; to: number | null; empty: boolean }> {
   const firstAtOrAfter = async (at: Date) => {
@@ -35,9 +42,9 @@ export async function seqBounds(db: DbOrTx, f: AuditFilter): Promise<{ from: num
       .limit(1);
     return row?.seq ?? null;
   };
-  const from = f.since ? await firstAtOrAfter(f.since) : null;
+  const from = f.since ? await firstAtOrAfter(new Date(f.since.getTime() - SEQ_MARGIN_MS)) : null;
   if (f.since && from === null) return { from, to: null, empty: true };
-  const to = f.until ? await firstAtOrAfter(f.until) : null;
+  const to = f.until ? await firstAtOrAfter(new Date(f.until.getTime() + SEQ_MARGIN_MS)) : null;
   return { from, to, empty: false };
 }
 

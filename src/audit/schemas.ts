@@ -26,6 +26,7 @@ export const auditEventSchema = z.object({
   created_at: z.string(),
   prev_hash: z.string().nullable(),
   hash: z.string().nullable(),
+  chain_lane: z.number().int().describe('the hash chain (lane) the event is linked into'),
 });
 
 export const auditPageSchema = z.object({

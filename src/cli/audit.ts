@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { parseEnv } from '../config/env';
 import { connectDb } from '../db/client';
 import { findAgentByName } from '../auth/agents';
-import { verifyChain } from '../audit/verify';
+import { formatAnchor, parseAnchor, verifyChain, type LaneHead } from '../audit/verify';
 import { actionEvents } from '../audit/query';
 import { exportEvents, type ExportFormat } from '../audit/export';
 import { toEventView } from '../audit/event-view';
@@ -13,7 +13,7 @@ import { verifyReceipt, type KeySet } from '../receipts';
 import { parseFlags, processIo, type CliIo } from './io';
 
 const USAGE = `usage:
-  countersign audit verify [--batch N] [--anchor SEQ:HASH] [--json]
+  countersign audit verify [--batch N] [--anchor LANE:SEQ:HASH,…] [--json]
   countersign audit show ACTION_ID [--json]
   countersign audit export --since 24h|ISO [--until ISO] [--agent NAME] [--action ID] [--corr ID] [--type T] [--actor A]
                            [--format jsonl|csv] [--out FILE]
@@ -47,20 +47,20 @@ type Flags = Record<string, string | true>;
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
 
 async function verifyCommand(db: Parameters<typeof verifyChain>[0], flags: Flags, io: CliIo): Promise<number> {
-  let anchor: { seq: number; hash: string } | undefined;
+  let anchors: LaneHead[] | undefined;
   if (str(flags.anchor)) {
-    const m = /^(\d+):([0-9a-f]{64})$/.exec(str(flags.anchor)!);
-    if (!m) {
-      io.stderr('--anchor must be SEQ:HASH (as printed by an earlier verify)');
+    const parsed = parseAnchor(str(flags.anchor)!);
+    if (!parsed) {
+      io.stderr('--anchor must be LANE:SEQ:HASH[,…] (as printed by an earlier verify)');
       return 2;
     }
-    anchor = { seq: Number(m[1]), hash: m[2]! };
+    anchors = parsed;
   }
-  const result = await verifyChain(db, { batchSize: Number(str(flags.batch) ?? 2000), anchor });
+  const result = await verifyChain(db, { batchSize: Number(str(flags.batch) ?? 2000), anchors });
   if (flags.json) io.stdout(JSON.stringify(result));
   else if (result.ok) {
-    io.stdout(`chain intact: ${result.checked} events verified`);
-    if (result.head) io.stdout(`head: ${result.head.seq}:${result.head.hash} (keep it; pass it as --anchor next time to catch truncation)`);
+    io.stdout(`chain intact: ${result.checked} events verified in ${result.heads.length} lane(s)`);
+    if (result.heads.length) io.stdout(`anchor: ${formatAnchor(result.heads)}\n(keep it elsewhere; pass it as --anchor next time to catch truncation of the tail)`);
   } else {
     const b = result.break!;
     io.stdout(`chain BROKEN after ${result.checked} good events: ${b.kind} at seq ${b.seq}${b.id ? ` (${b.id})` : ''}`);

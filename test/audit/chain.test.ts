@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { createTestDb, type TestDb } from '../support/db';
-import { verifyChain } from '../../src/audit/verify';
+import { formatAnchor, parseAnchor, verifyChain } from '../../src/audit/verify';
 import { appendEvents } from '../../src/audit/append';
 import { runAuditCommand } from '../../src/cli/audit';
 import { appendSample, captureIo, tamper } from './support';
@@ -17,6 +17,14 @@ afterEach(async () => {
   for (const d of dbs) await d.drop();
   dbs = [];
 });
+
+async function swap(db: TestDb, a: number, b: number): Promise<void> {
+  await tamper(db.db, async (d) => {
+    await d.execute(sql`update audit_events set seq = -1 where seq = ${a}`);
+    await d.execute(sql`update audit_events set seq = ${a} where seq = ${b}`);
+    await d.execute(sql`update audit_events set seq = ${b} where seq = -1`);
+  });
+}
 
 async function seqs(db: TestDb): Promise<number[]> {
   const rows = await db.sql<{ seq: string }[]>`select seq from audit_events order by seq`;
@@ -49,7 +57,7 @@ describe('verifyChain', () => {
     expect(r.checked).toBe(25);
     expect(batches).toEqual([7, 14, 21, 25]);
     const last = (await seqs(db)).at(-1)!;
-    expect(r.head!.seq).toBe(last);
+    expect(Math.max(...r.heads.map((h) => h.seq))).toBe(last);
   });
 
   it('accepts gaps in seq left by rolled-back transactions', async () => {
@@ -108,6 +116,8 @@ describe('verifyChain', () => {
     const { eventHash } = await import('../../src/audit/append');
     const data = { ...(row!.data as object), i: 12345 };
     const newHash = eventHash(row!.prev_hash as string, {
+      seq: Number(row!.seq),
+      chainLane: Number(row!.chain_lane),
       id: row!.id as string,
       schemaVersion: row!.schema_version as string,
       type: row!.type as string,
@@ -125,28 +135,64 @@ describe('verifyChain', () => {
     expect(r.break!.detail).toMatch(/replaced \(edited and re-hashed\)/);
   });
 
-  it('names reordered records', async () => {
+  it('names reordered records (two records of one chain lane swapped)', async () => {
     const db = await freshDb(12);
     const s = await seqs(db);
-    const [a, b] = [s[5]!, s[6]!];
-    await tamper(db.db, async (d) => {
-      await d.execute(sql`update audit_events set seq = -1 where seq = ${a}`);
-      await d.execute(sql`update audit_events set seq = ${a} where seq = ${b}`);
-      await d.execute(sql`update audit_events set seq = ${b} where seq = -1`);
-    });
+    // appendSample writes three events per transaction: one lane; swap the 2nd and 3rd of a transaction.
+    const [a, b] = [s[4]!, s[5]!];
+    await swap(db, a, b);
     const r = await verifyChain(db.db);
     expect(r.break).toMatchObject({ kind: 'reordered', seq: a });
+  });
+
+  it('catches records moved across lanes (seq is part of every hash)', async () => {
+    const db = await freshDb(12);
+    const s = await seqs(db);
+    const lanes = await db.sql<{ seq: string; chain_lane: number }[]>`select seq, chain_lane from audit_events order by seq`;
+    const other = lanes.find((l) => l.chain_lane !== lanes[0]!.chain_lane);
+    expect(other, 'sample events span two lanes').toBeDefined();
+    await swap(db, s[0]!, Number(other!.seq));
+    const r = await verifyChain(db.db);
+    expect(r.ok).toBe(false);
+    expect(r.break!.seq).toBe(s[0]);
+    expect(['edited', 'reordered']).toContain(r.break!.kind);
+  });
+
+  it('keeps every lane intact under concurrent writers', async () => {
+    const db = await freshDb(0);
+    await Promise.all(
+      Array.from({ length: 12 }, (_, w) =>
+        (async () => {
+          for (let i = 0; i < 10; i++) {
+            await appendEvents(db.db, [
+              { type: 'action.requested', actor: 'system', actionId: `act_w${w}_${i}`, data: { w, i } },
+              { type: 'policy.decided', actor: 'system', actionId: `act_w${w}_${i}`, data: { w, i } },
+            ]);
+          }
+        })(),
+      ),
+    );
+    const r = await verifyChain(db.db, { batchSize: 50 });
+    expect(r).toMatchObject({ ok: true, checked: 240 });
+    expect(r.heads.length).toBeGreaterThan(1);
+    // One action's events share one lane, so their order is covered by the links.
+    const spread = await db.sql<{ n: number }[]>`select count(distinct chain_lane)::int as n from audit_events group by action_id having count(distinct chain_lane) > 1`;
+    expect(spread).toHaveLength(0);
   });
 
   it('catches truncation of the tail against an anchor kept from an earlier run', async () => {
     const db = await freshDb(10);
     const before = await verifyChain(db.db);
-    const anchor = { seq: before.head!.seq, hash: before.head!.hash };
-    expect((await verifyChain(db.db, { anchor })).ok).toBe(true);
-    await tamper(db.db, (d) => d.execute(sql`delete from audit_events where seq >= ${anchor.seq - 1}`));
-    const r = await verifyChain(db.db, { anchor });
+    const anchors = parseAnchor(formatAnchor(before.heads))!;
+    expect(anchors).toEqual(before.heads);
+    expect((await verifyChain(db.db, { anchors })).ok).toBe(true);
+    const last = Math.max(...anchors.map((a) => a.seq));
+    // The tail alone: nothing after it links to it, so only an anchor can tell.
+    await tamper(db.db, (d) => d.execute(sql`delete from audit_events where seq = ${last}`));
+    expect((await verifyChain(db.db)).ok).toBe(true);
+    const r = await verifyChain(db.db, { anchors });
     expect(r.ok).toBe(false);
-    expect(r.break).toMatchObject({ kind: 'deleted', seq: anchor.seq });
+    expect(r.break).toMatchObject({ kind: 'deleted', seq: last });
   });
 });
 
@@ -168,7 +214,7 @@ describe('countersign audit verify', () => {
     const io = captureIo();
     expect(await runAuditCommand(['verify'], io)).toBe(0);
     expect(io.text()).toMatch(/chain intact: 9 events verified/);
-    expect(io.text()).toMatch(/head: \d+:[0-9a-f]{64}/);
+    expect(io.text()).toMatch(/anchor: \d+:\d+:[0-9a-f]{64}/);
   });
 
   it('exits 1 and names the first bad record after tampering', async () => {

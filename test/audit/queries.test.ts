@@ -114,7 +114,7 @@ describe('GET /v1/audit — filters and pagination', () => {
 
   it('answers the documented event shape', async () => {
     const [e] = (await audit(`?action_id=${ids[3]}`)).body.events;
-    expect(Object.keys(e).sort()).toEqual(['action_id', 'actor', 'agent_id', 'correlation_id', 'created_at', 'data', 'hash', 'id', 'policy_version', 'prev_hash', 'schema_version', 'seq', 'type'].sort());
+    expect(Object.keys(e).sort()).toEqual(['action_id', 'actor', 'agent_id', 'correlation_id', 'created_at', 'data', 'hash', 'id', 'policy_version', 'prev_hash', 'schema_version', 'seq', 'type', 'chain_lane'].sort());
     expect(e.schema_version).toBe('1');
     expect(e.data.params.password).toBe('[REDACTED]');
   });
@@ -147,7 +147,7 @@ describe('countersign audit export', () => {
     expect(await runAuditCommand(['export', '--since', '1h', '--format', 'csv', '--out', file], io)).toBe(0);
     const text = readFileSync(file, 'utf8');
     const [header, ...rows] = text.trim().split('\n');
-    expect(header).toBe('seq,id,created_at,type,action_id,correlation_id,agent_id,actor,policy_version,schema_version,data,prev_hash,hash');
+    expect(header).toBe('seq,id,created_at,type,action_id,correlation_id,agent_id,actor,policy_version,schema_version,data,prev_hash,hash,chain_lane');
     expect(text).toContain('\\""quoted\\""'); // JSON-escaped inside data, then CSV-doubled
     expect(text).toContain(`"'=HYPERLINK(""x"")"`);
     expect(rows.length).toBeGreaterThan(8);

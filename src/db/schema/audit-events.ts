@@ -1,4 +1,4 @@
-import { bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, index, jsonb, pgTable, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * The append-only evidence stream (docs/audit.md). Every event carries the action id, correlation id,
@@ -21,6 +21,8 @@ export const auditEvents = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     prevHash: text('prev_hash'),
     hash: text('hash'),
+    /** Which of the parallel hash chains the event is linked into (src/audit/append.ts, CHAIN_LANES). */
+    chainLane: smallint('chain_lane').notNull().default(0),
   },
   (t) => [
     // Every query orders by seq (the chain order) and pages on it; a time range is first turned into a seq
@@ -31,6 +33,8 @@ export const auditEvents = pgTable(
     index('audit_actor_seq_idx').on(t.actor, t.seq),
     index('audit_type_seq_idx').on(t.type, t.seq),
     index('audit_created_idx').on(t.createdAt, t.seq),
+    // The head of each chain lane, read under the lane's lock on every append.
+    index('audit_lane_seq_idx').on(t.chainLane, t.seq),
   ],
 );
 
