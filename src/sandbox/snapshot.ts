@@ -21,6 +21,6 @@ export function snapshot(emulator: SlackEmulator) {
         messages: c.messages.filter((m) => !m.deleted).map((m) => ({ ...strip(m), replies: m.replies.filter((r) => !r.deleted).map(strip) })),
       })),
     ephemerals: state.ephemerals.filter((e) => !e.deleted).map(strip),
-    views: state.views.filter((v) => v.isOpen).map((v) => ({ id: v.id, user: v.user, view: v.view, errors: v.errors ?? null })),
+    views: state.views.filter((v) => v.isOpen).map((v) => ({ id: v.id, hash: v.hash, user: v.user, view: v.view, errors: v.errors ?? null })),
   };
 }

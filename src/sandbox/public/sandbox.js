@@ -81,8 +81,10 @@ function renderModal() {
     ui.modalId = null;
     return;
   }
-  if (ui.modalId === top.id && !box.hidden && !top.errors) return; // keep what the user is typing
-  ui.modalId = top.id;
+  // Re-render only when the app changed the view (views.update, errors): keep what the user is typing.
+  const key = `${top.id}:${top.hash}:${JSON.stringify(top.errors ?? null)}`;
+  if (ui.modalId === key && !box.hidden) return;
+  ui.modalId = key;
   const v = top.view;
   const ctx = { users: userNames(), interactive: true, errors: top.errors ?? {} };
   box.innerHTML = `<div class="modal" role="dialog" aria-modal="true" data-view-id="${escapeHtml(top.id)}">
