@@ -52,8 +52,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       return runKillCommand(command, rest, io, operator());
     }
     case 'policy': {
-      const { runPolicyCommand } = await import('../policy/cli');
-      return runPolicyCommand(rest, io);
+      const { runPolicyCli } = await import('./policy');
+      return runPolicyCli(rest, io);
     }
     case 'audit': {
       const { runAuditCommand } = await import('./audit');

@@ -1,0 +1,53 @@
+import { parseEnv } from '../config/env';
+import { connectDb } from '../db/client';
+import { runPolicyCommand, type RecordedDecision } from '../policy';
+import type { CliIo } from './io';
+
+type RecordedRow = {
+  id: string;
+  action_class: string;
+  context: Record<string, unknown>;
+  params: Record<string, unknown>;
+  decision: RecordedDecision['decision'];
+  rule_id: string | null;
+  created_at: Date;
+};
+
+/**
+ * `countersign policy …`: the policy tools, with `replay` fed from the actions recorded in Postgres,
+ * streamed with a server-side cursor so a month of traffic replays in constant memory.
+ */
+export async function runPolicyCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] !== 'replay') return runPolicyCommand(argv, io);
+  const env = parseEnv();
+  if (!env.DATABASE_URL) {
+    io.stderr('policy replay reads recorded requests from the database: set DATABASE_URL');
+    return 2;
+  }
+  const handle = connectDb(env.DATABASE_URL, { max: 1 });
+  try {
+    return await runPolicyCommand(argv, {
+      ...io,
+      loadRecorded: (since) => recordedSince(handle.sql, since),
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* recordedSince(sql: ReturnType<typeof connectDb>['sql'], since: Date): AsyncIterable<RecordedDecision> {
+  const cursor = sql<RecordedRow[]>`
+    select id, action_class, context, params, decision, rule_id, created_at
+    from actions where created_at >= ${since.toISOString()}::timestamptz order by created_at`.cursor(500);
+  for await (const rows of cursor) {
+    for (const r of rows) {
+      yield {
+        action_id: r.id,
+        // The original request time, so time-window conditions replay as they were decided.
+        input: { action_class: r.action_class, context: r.context, params: r.params, now: r.created_at },
+        decision: r.decision,
+        rule_id: r.rule_id,
+      };
+    }
+  }
+}
