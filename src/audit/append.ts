@@ -16,8 +16,8 @@ export type AuditEventInput = {
   data: Record<string, unknown>;
 };
 
-// Serialises appends to one chain lane; held from the append to the end of the caller's transaction.
-const CHAIN_LOCK_KEY = 727275;
+// Serialises appends to one chain lane (taken in audit_lane_head); held to the end of the caller's transaction.
+export const CHAIN_LOCK_KEY = 727275;
 export const GENESIS_HASH = '0'.repeat(64);
 /** The version of the event envelope and of each type's `data` (docs/audit.md). */
 export const AUDIT_SCHEMA_VERSION = '1';
@@ -87,13 +87,11 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
   if (!('rollback' in tx)) return tx.transaction((t) => appendEvents(t, inputs));
   const lane = laneOfTx.get(tx) ?? laneFor(inputs[0]!);
   laneOfTx.set(tx, lane);
-  await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_KEY}, ${lane})`);
-  // The lane's head and the new events' seq numbers in one round trip, under the lane lock.
+  // Lock the lane (until the transaction ends), read its head and reserve the seq numbers: one round trip
+  // (audit_lane_head in drizzle/0006; the lock key is CHAIN_LOCK_KEY, lane).
   const [head] = await execRows<{ hash: string | null; at_ms: number | string | null; seqs: Array<string | number> | string }>(
     tx,
-    sql`select (select hash from audit_events where chain_lane = ${lane} order by seq desc limit 1) as hash,
-               (select (extract(epoch from created_at) * 1000)::float8 from audit_events where chain_lane = ${lane} order by seq desc limit 1) as at_ms,
-               array(select nextval(pg_get_serial_sequence('audit_events', 'seq')) from generate_series(1, ${inputs.length})) as seqs`,
+    sql`select hash, at_ms, seqs from audit_lane_head(${lane}::int, ${inputs.length}::int)`,
   );
   let prev = (head?.hash as string | null) ?? GENESIS_HASH;
   const seqs = parseSeqs(head?.seqs);
