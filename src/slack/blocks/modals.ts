@@ -104,7 +104,7 @@ export function fullPayloadModal(action: ActionRow): Modal {
   const room = Math.min(MODAL_BLOCKS_MAX - head.length - 1, PAYLOAD_CHUNKS_MAX);
   if (body.length > room) {
     body = body.slice(0, room);
-    body.push({ type: 'context', elements: [mrkdwn(`Too long to show in Slack; the whole payload is at GET /v1/actions/${action.id}.`)] });
+    body.push({ type: 'context', elements: [mrkdwn(`Too long to show in Slack. The whole request (redacted) is in the evidence: \`/audit ${action.id}\`.`)] });
   }
   return modal({ type: 'modal', callback_id: PAYLOAD_VIEW_ID, title: plain('Full payload', 24), close: plain('Close', 24), blocks: [...head, ...body] });
 }
