@@ -43,7 +43,17 @@ export function createReleaseGate(redis: Redis, prefix: string, config: Pick<Fil
     const limit = config.executors.find((e) => e.name === executor)?.rate_limit;
     if (!limit) return 0;
     const member = `${Date.now()}-${randomBytes(6).toString('hex')}`;
-    const delay = await r.countersignReleaseGate(`${prefix}:release-rate:${executor}`, limit.max, limit.per_seconds * 1000, member, mode === 'take' ? '1' : '0');
+    const windowMs = limit.per_seconds * 1000 + windowPadMs(limit.per_seconds);
+    const delay = await r.countersignReleaseGate(`${prefix}:release-rate:${executor}`, limit.max, windowMs, member, mode === 'take' ? '1' : '0');
     return Number(delay);
   };
+}
+
+/**
+ * Slots are counted when taken; requests reach the executor a little later, and not all equally late. The
+ * window is padded (a quarter of it, at most 500 ms) so that the executor, counting arrivals, still sees at
+ * most `max` in any `per_seconds` window.
+ */
+export function windowPadMs(perSeconds: number): number {
+  return Math.min(500, Math.floor(perSeconds * 250));
 }

@@ -11,10 +11,10 @@ import { chaosEnv, exactlyOnceFigures, startWorker, stopAll, waitFor, writeConfi
 const ACTIONS = 24;
 const MAX = 4;
 const WINDOW_MS = 1000;
-// Releases are counted at the gateway when a slot is taken; they reach the executor a few ms later, and not
-// all equally late. The executor-side count uses a window this much shorter to absorb that network jitter.
-const ARRIVAL_JITTER_MS = 150;
-
+// The gateway counts a release when it takes the slot (and pads its window by windowPadMs); the request
+// reaches the executor a little later, and on a loaded 2-core machine not all equally late. The executor-side
+// count therefore uses a window this much shorter; the full-window figure is printed as well.
+const ARRIVAL_JITTER_MS = 250;
 let db: TestDb;
 let redis: PrivateRedis;
 let executor: Awaited<ReturnType<typeof startTestExecutor>>;
@@ -59,7 +59,7 @@ describe('chaos: release rate limit with a slow executor, two workers', () => {
     const spanMs = arrivals.at(-1)! - arrivals[0]!;
     console.log(
       `[chaos] release rate limit (${MAX}/${WINDOW_MS} ms, executor 700 ms, 2 workers × 8): actions=${ACTIONS} calls=${arrivals.length} ` +
-        `busiest_window=${busiest} (full ${WINDOW_MS} ms window: ${busiestIn(WINDOW_MS)}) span_ms=${spanMs} committed=${f.committed} duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost}`,
+        `busiest_window_at_executor=${busiest} (${WINDOW_MS - ARRIVAL_JITTER_MS} ms; full ${WINDOW_MS} ms: ${busiestIn(WINDOW_MS)}) span_ms=${spanMs} committed=${f.committed} duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost}`,
     );
     expect(busiest).toBeLessThanOrEqual(MAX);
     expect(busiest).toBeGreaterThan(1); // the limit was actually reached, not an idle run
