@@ -1,9 +1,10 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import type { Db, DbOrTx } from '../db/client';
 import { actions, agentTokens, agents, type AgentRow } from '../db/schema';
 import { appendEvents, type AuditEventInput } from '../audit/append';
 import { transitionAction } from '../approvals/transition';
 import { AgentNotFoundError } from '../auth/token-admin';
+import { Problem } from '../lib/errors';
 
 /** What the kill switch stops: everything of the agent that has not reached an executor yet. */
 export const CANCELLED_BY_KILL = ['pending_approval', 'approved', 'queued'] as const;
@@ -125,4 +126,14 @@ async function retryOnDeadlock<T>(run: () => Promise<T>, attempts = 3): Promise<
       if (i >= attempts || (code !== '40P01' && code !== '40001')) throw e;
     }
   }
+}
+
+/**
+ * The intake's side of the kill switch, first thing in the creating transaction: a share lock on the agent
+ * row, so a kill in progress (which holds it FOR UPDATE) finishes first and this request then sees the
+ * suspension; and a kill that starts later waits for this action to commit, then cancels it.
+ */
+export async function assertAgentActive(tx: DbOrTx, agent: { id: string; name: string }): Promise<void> {
+  const [row] = await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, agent.id)).for('share').limit(1);
+  if (row?.status !== 'active') throw new Problem('agent-suspended', `agent ${agent.name} is suspended`);
 }

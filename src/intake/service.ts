@@ -20,6 +20,7 @@ import { findRecentPreview, requestPreview } from '../contracts/dry-run';
 import { enforceRateLimit, type RateLimiter } from '../controls/rate-limit';
 import { drawBudgets } from '../controls/budgets';
 import { auditRefusal } from '../controls/refusals';
+import { assertAgentActive } from '../controls/kill-switch';
 import type { ReceiptSigner } from '../receipts';
 
 export type IntakeDeps = {
@@ -150,6 +151,7 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
   row.responseBody = response.body;
 
   const inserted = await deps.db.transaction(async (tx) => {
+    await assertAgentActive(tx, agent);
     const [created] = await tx.insert(actions).values(row).onConflictDoNothing().returning({ id: actions.id });
     if (!created) return false;
     // Budgets: reserved for accepted actions (settled by transitionAction), only checked for the rest.

@@ -162,6 +162,27 @@ describe('kill switch drill', () => {
     expect(h.executor.calls.filter((c) => c.body.action_id === slow.id)).toHaveLength(1);
   });
 
+  it('serialises with a kill in progress: a request already past auth is refused, not recorded', async () => {
+    const bot = await addAgent(h);
+    const body = read();
+    let pending: Promise<{ status: number; body: any }> | null = null;
+    // A kill in its transaction: the agent row is locked and marked suspended, not yet committed.
+    await h.db.sql.begin(async (tx) => {
+      await tx`select id from agents where id = ${bot.agent.id} for update`;
+      await tx`update agents set status = 'suspended' where id = ${bot.agent.id}`;
+      pending = postTo(h.app.url, bot.token, body);
+      await eventually(async () => {
+        const [w] = await h.db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+        return w!.n > 0;
+      }, 10_000, 'the request to wait for the agent row');
+    });
+    const res = await pending!;
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('agent-suspended');
+    const rows = await h.db.db.select().from(actions).where(eq(actions.idempotencyKey, body.idempotency_key as string));
+    expect(rows).toHaveLength(0);
+  });
+
   it('kills every agent with --all', async () => {
     await addAgent(h);
     const res = await cli(['kill', '--all', '--json'], 'ops-lead');
