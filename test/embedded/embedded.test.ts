@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env';
+import { execRows } from '../../src/db/exec';
 import { claimDataDir } from '../../src/embedded/data-dir';
+import { openEmbeddedDatabase } from '../../src/embedded/database';
 import { NO_REDIS_MESSAGE, findOnPath } from '../../src/embedded/redis-server';
 import { startLocal } from '../../src/embedded/start';
 import { SANDBOX_CHANNEL } from '../../src/sandbox/config';
@@ -110,6 +113,26 @@ describe('embedded start (no DATABASE_URL, no REDIS_URL, no Slack)', () => {
       rmSync(join(dataDir, 'countersign.pid'), { force: true });
     }
   });
+});
+
+describe('the embedded database', () => {
+  it('is not stopped by a first start that was interrupted during initdb', async () => {
+    const dataDir = tempDir('interrupted');
+    // What a start killed half-way could leave: a cluster being built and a pgdata without PG_VERSION.
+    mkdirSync(join(dataDir, 'pgdata.init', 'base'), { recursive: true });
+    writeFileSync(join(dataDir, 'pgdata.init', 'base', 'junk'), 'x');
+    mkdirSync(join(dataDir, 'pgdata'));
+    writeFileSync(join(dataDir, 'pgdata', 'postgresql.conf'), 'not a configuration');
+    const conn = await openEmbeddedDatabase(join(dataDir, 'pgdata'));
+    try {
+      const [row] = await execRows<{ n: number }>(conn.db, sql`select count(*)::int as n from agents`);
+      expect(row?.n).toBe(0);
+    } finally {
+      await conn.close();
+    }
+    expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(dataDir, 'pgdata.init'))).toBe(false);
+  }, 60_000);
 });
 
 describe('without redis-server', () => {
