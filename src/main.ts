@@ -117,6 +117,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     app.disable('x-powered-by');
     app.set('trust proxy', false);
     expressApp = app;
+    // Mounted routes (the sandbox page's own polling and live stream) are not request-logged.
+    opts.mount?.(app, { db });
     app.use(requestLogging({ logger, metrics }));
     app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
     app.use(openApiRouter());
@@ -147,7 +149,6 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     } else {
       logger.warn('Slack is not configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN): approval cards will wait in the queue');
     }
-    opts.mount?.(app, { db });
     app.use('/v1/admin', adminRouter({ db, bootstrapToken: env.COUNTERSIGN_ADMIN_TOKEN, afterCancel: cancelledCards }));
     // One set of intake deps for /v1 and /mcp: the same checks apply whichever way an agent comes in.
     const intakeDeps: IntakeDeps = {
