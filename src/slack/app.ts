@@ -1,4 +1,4 @@
-import { App, ExpressReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { Application } from 'express';
 import { logger } from '../lib/logger';
 import { registerActions } from './listeners/actions';
@@ -18,6 +18,23 @@ export type SlackAppOptions = {
   expressApp: Application;
 };
 
+/** Bolt's and the Socket Mode client's logs go to our structured log (silent under tests) instead of the console. */
+function boltLogger(): BoltLogger {
+  const log = logger.child({ component: 'bolt' });
+  let level = LogLevel.WARN;
+  return {
+    debug: (...msg) => log.debug(msg.map(String).join(' ')),
+    info: (...msg) => log.info(msg.map(String).join(' ')),
+    warn: (...msg) => log.warn(msg.map(String).join(' ')),
+    error: (...msg) => log.error(msg.map(String).join(' ')),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
 /** Web API retries for listener calls (ephemerals, modals): 429s wait for Retry-After, 5xx and network errors back off. */
 export const SLACK_RETRY_CONFIG = { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 2000 };
 
@@ -27,10 +44,11 @@ export const SLACK_RETRY_CONFIG = { retries: 3, factor: 2, minTimeout: 200, maxT
  */
 export function createSlackApp(opts: SlackAppOptions, deps: SlackDeps) {
   const clientOptions = { slackApiUrl: opts.apiUrl, retryConfig: SLACK_RETRY_CONFIG };
+  const log = boltLogger();
   const socketMode = Boolean(opts.appToken);
   let receiver: ExpressReceiver | SocketModeReceiver;
   if (opts.appToken) {
-    receiver = new SocketModeReceiver({ appToken: opts.appToken, logLevel: LogLevel.ERROR, installerOptions: { clientOptions } });
+    receiver = new SocketModeReceiver({ appToken: opts.appToken, logger: log, logLevel: LogLevel.WARN, installerOptions: { clientOptions } });
   } else {
     if (!opts.signingSecret) throw new Error('Slack HTTP mode needs a signing secret (or an app token for Socket Mode)');
     receiver = new ExpressReceiver({
@@ -38,7 +56,8 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackDeps) {
       endpoints: '/slack/events',
       app: opts.expressApp,
       processBeforeResponse: false,
-      logLevel: LogLevel.ERROR,
+      logger: log,
+      logLevel: LogLevel.WARN,
     });
   }
   const app = new App({
@@ -46,7 +65,8 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackDeps) {
     receiver,
     socketMode,
     clientOptions,
-    logLevel: LogLevel.ERROR,
+    logger: log,
+    logLevel: LogLevel.WARN,
     // We never need auth.test at start-up; keeping it lazy lets the app boot while Slack is unreachable.
     tokenVerificationEnabled: false,
   });

@@ -30,8 +30,12 @@ const eventsOf = async (id: string, type: string) =>
   h.db.db.select().from(auditEvents).where(and(eq(auditEvents.actionId, id), eq(auditEvents.type, type)));
 type Section = { type: string; text?: { text: string } };
 
-describe('high-risk rules: Approve asks for the payload hash shown on the card', () => {
-  it('refuses a wrong hash inline, approves with the right one, and records the confirmation', async () => {
+/** The high-risk story, run over HTTP (this file's harness) and over Socket Mode (its own harness below). */
+async function highRiskStory(h: SlackHarness): Promise<void> {
+  const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
+  const eventsOf = async (id: string, type: string) =>
+    h.db.db.select().from(auditEvents).where(and(eq(auditEvents.actionId, id), eq(auditEvents.type, type)));
+  {
     const created = await h.post(actionRequest({ action_class: 'external_automation.webhook.update', params: { url: 'https://hooks.example/a' } }));
     const id: string = created.body.id;
     const hash: string = created.body.payload_hash;
@@ -49,6 +53,7 @@ describe('high-risk rules: Approve asks for the payload hash shown on the card',
     const wrong = hash.startsWith('00000000') ? '11111111' : '00000000';
     const refused = await h.slack.submitView({ viewId: modal.id, user: ALICE, values: { [CONFIRM_HASH_BLOCK]: { [CONFIRM_HASH_INPUT]: wrong } } });
     expect(refused.ok).toBe(true);
+    expect(refused.ackError).toBeUndefined();
     expect(JSON.parse(refused.body)).toMatchObject({ response_action: 'errors', errors: { [CONFIRM_HASH_BLOCK]: expect.stringMatching(/payload hash/) } });
     const stillOpen = h.slack.openedViews().find((v) => v.id === modal.id)!;
     expect(stillOpen.isOpen).toBe(true);
@@ -64,7 +69,22 @@ describe('high-risk rules: Approve asks for the payload hash shown on the card',
     const [recorded] = await eventsOf(id, 'approval.recorded');
     expect(recorded!.data).toMatchObject({ verdict: 'approve', hash_confirmed: true, payload_hash: hash });
     await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approved'));
+  }
+}
+
+describe('high-risk rules: Approve asks for the payload hash shown on the card', () => {
+  it('refuses a wrong hash inline, approves with the right one, and records the confirmation (HTTP)', async () => {
+    await highRiskStory(h);
   });
+
+  it('does the same over Socket Mode (the inline errors travel in the ack payload)', async () => {
+    const socket = await startSlackHarness({ transport: 'socket', policy: SLACK_TEST_POLICY });
+    try {
+      await highRiskStory(socket);
+    } finally {
+      await socket.close();
+    }
+  }, 30_000);
 
   it('the core refuses a high-risk approval without the typed hash, whatever the transport sends', async () => {
     const created = await h.post(actionRequest({ action_class: 'external_automation.webhook.update' }));

@@ -47,3 +47,23 @@ describe('Socket Mode (SLACK_APP_TOKEN)', () => {
     await eventually(async () => ((await h.get(`/v1/actions/${created.body.id}`)).body.status === 'committed' ? true : null), 15_000, 'committed');
   }, 30_000);
 });
+
+describe('Socket Mode while Slack is unreachable at boot', () => {
+  it('boots (the API answers) and connects once apps.connections.open works again', async () => {
+    const booted = await startSlackHarness({
+      transport: 'socket',
+      // Six 500s: more than the Web API client's own retries (3) for one start, so start() fails and is tried again.
+      beforeStart: (slack) => slack.failNext('apps.connections.open', { status: 500, times: 6 }),
+    });
+    try {
+      expect(booted.slack.callsTo('apps.connections.open').filter((c) => c.status === 500)).toHaveLength(6);
+      expect(booted.slack.socketConnections).toBe(1);
+      const created = await booted.post(actionRequest());
+      expect(created.status).toBe(201);
+      const card = await waitForCard(booted, created.body.id);
+      expect((await booted.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: ALICE })).mode).toBe('socket');
+    } finally {
+      await booted.close();
+    }
+  }, 30_000);
+});

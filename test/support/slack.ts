@@ -88,6 +88,8 @@ export type SlackHarnessOptions = Parameters<typeof startHarness>[0] & {
   /** A policy bundle (YAML) written to a temp dir and used instead of the repo's policies/. */
   policy?: string;
   emulator?: Partial<SlackEmulatorOptions>;
+  /** Runs after the emulator starts and before Countersign does (e.g. to make Slack fail at boot). */
+  beforeStart?: (slack: SlackEmulator) => void;
 };
 
 /** A whole Countersign wired to the repo's Slack emulator, over HTTP (signed requests) or Socket Mode. */
@@ -112,6 +114,7 @@ export async function startSlackHarness(opts: SlackHarnessOptions = {}): Promise
     usergroups: [{ id: ON_CALL_USERGROUP, handle: 'on-call', users: [CAROL, DAVE] }],
     ...opts.emulator,
   });
+  opts.beforeStart?.(slack);
   const policyDir = opts.policy ? mkdtempSync(join(tmpdir(), 'countersign-policy-')) : null;
   if (policyDir) writeFileSync(join(policyDir, 'slack-tests.yaml'), opts.policy!);
   const h = await startHarness({
