@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { createAgent } from '../../src/auth/agents';
+import { COMMIT_QUEUE } from '../../src/queue/commit-queue';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
@@ -70,6 +73,13 @@ describe('chaos: workers SIGKILLed at random moments', () => {
     const responses = await pool(Array.from({ length: ACTIONS }, (_, i) => i), 12, (i) => postAction(apis[i % 2]!.url, token, readAction('kill')));
     expect(responses.filter((r) => r.status !== 201)).toEqual([]);
     const ids = responses.map((r) => r.body.id as string);
+    // A commit job delivered twice: a second job (another job id, same action) for every fifth action.
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(COMMIT_QUEUE, { connection: conn, prefix: 'chaos-kill' });
+    const doubled = ids.filter((_, i) => i % 5 === 0);
+    await Promise.all(doubled.map((id) => queue.add('commit', { action_id: id }, { jobId: `dup-${id}`, removeOnComplete: true, removeOnFail: true })));
+    await queue.close();
+    conn.disconnect();
 
     try {
       await waitFor(
@@ -90,7 +100,7 @@ describe('chaos: workers SIGKILLed at random moments', () => {
     const f = await exactlyOnceFigures(db.sql, executor, ids);
     console.log(
       `[chaos] worker kills: actions=${f.actions} kills=${kills} (with commits in flight: ${killedInFlight}) committed=${f.committed} ` +
-        `duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost} redelivered_calls=${f.redeliveredCalls} (deduplicated by idempotency key)`,
+        `jobs_delivered_twice=${doubled.length} duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost} redelivered_calls=${f.redeliveredCalls} (deduplicated by idempotency key)`,
     );
     expect(kills).toBeGreaterThanOrEqual(3);
     expect(f.notCommitted).toEqual([]);
