@@ -6,7 +6,7 @@ import { EXECUTOR_SECRET } from '../support/harness';
 import { REPO_ROOT, startServe, type ServeProcess } from '../support/process';
 
 /** countersign.yaml for a chaos run: one executor (the test executor), the seed approver group. */
-export function writeConfig(executorUrl: string, executorExtra = ''): string {
+export function writeConfig(executorUrl: string, executorExtra = '', maxAttempts = 20): string {
   const dir = mkdtempSync(join(tmpdir(), 'cs-chaos-'));
   const path = join(dir, 'countersign.yaml');
   writeFileSync(
@@ -19,7 +19,7 @@ executors:
     url: ${executorUrl}
     secret: ${EXECUTOR_SECRET}
     timeout_ms: 2000
-    max_attempts: 20
+    max_attempts: ${maxAttempts}
 ${executorExtra}`,
   );
   return path;
