@@ -3,15 +3,18 @@ import { connectDb } from '../db/client';
 import { AgentInputError, createAgent, listAgents } from '../auth/agents';
 import { parseFlags, type CliIo } from './io';
 import { runAgentTokensCommand, TOKENS_USAGE } from './agent-tokens';
+import { runAgentSetCommand, SET_USAGE } from './agent-set';
 
 const USAGE = `usage:
   countersign agents create NAME --scopes 'a.b.*,c.d' [--owner TEAM] [--rate-limit N]
   countersign agents list [--json]
+${SET_USAGE}
 ${TOKENS_USAGE}`;
 
 export async function runAgentsCommand(argv: string[], io: CliIo, operator: string): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'rotate' || sub === 'revoke') return runAgentTokensCommand(sub, rest, io, operator);
+  if (sub === 'set') return runAgentSetCommand(rest, io, operator);
   const { flags, positionals } = parseFlags(rest);
   const env = parseEnv();
   if (!env.DATABASE_URL) {

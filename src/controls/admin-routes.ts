@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db } from '../db/client';
 import { AgentInputError, createAgent, findAgentByName, listAgents } from '../auth/agents';
 import { AgentNotFoundError, listAgentTokens, parseGrace, revokeAgentTokens, rotateAgentToken } from '../auth/token-admin';
+import { updateAgent } from '../auth/agent-update';
 import { requireAdmin } from '../http/admin-auth';
 import { zodProblem } from '../intake/zod-problem';
 import { Problem } from '../lib/errors';
@@ -23,6 +24,13 @@ const createBody = z.strictObject({
   scopes: z.array(z.string()).min(1),
   rate_limit_per_minute: z.number().int().positive().nullable().optional(),
 });
+const updateBody = z
+  .strictObject({
+    owner: z.string().max(200).optional(),
+    scopes: z.array(z.string()).min(1).optional(),
+    rate_limit_per_minute: z.number().int().positive().nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'change at least one of owner, scopes, rate_limit_per_minute');
 const rotateBody = z.strictObject({ grace: z.string().default('15m') });
 const revokeBody = z.strictObject({ token_id: z.string().optional(), reason: z.string().max(2000).optional() });
 const killBody = z.strictObject({ reason: z.string().max(2000).optional() });
@@ -115,6 +123,14 @@ export function adminRouter(deps: AdminRouterDeps): Router {
         actorOf(req),
       );
       return { status: 201, body: { agent, token } };
+    }),
+  );
+  router.patch(
+    '/agents/:name',
+    handle(async (req) => {
+      const body = parse(updateBody, req.body);
+      const a = await updateAgent(deps.db, String(req.params.name), { owner: body.owner, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute }, actorOf(req));
+      return { body: { id: a.id, name: a.name, owner: a.owner, scopes: a.scopes, status: a.status, rate_limit_per_minute: a.rateLimitPerMinute } };
     }),
   );
   router.post(

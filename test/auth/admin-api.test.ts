@@ -91,6 +91,22 @@ describe('/v1/admin agents', () => {
     expect((await postTo(h.app.url, fresh.body.token, read())).status).toBe(201);
   });
 
+  it('changes scopes and the rate limit, effective on the next request, audited before and after', async () => {
+    const created = await admin(h.app.url, 'POST', '/agents', { name: 'narrow-bot', scopes: ['external_automation.*'] }, operatorToken);
+    const token = created.body.token;
+    expect((await postTo(h.app.url, token, actionRequest())).status).toBe(201);
+    const patched = await admin(h.app.url, 'PATCH', '/agents/narrow-bot', { scopes: ['external_automation.read.*'], rate_limit_per_minute: 7 }, operatorToken);
+    expect(patched.body).toMatchObject({ scopes: ['external_automation.read.*'], rate_limit_per_minute: 7 });
+    expect((await postTo(h.app.url, token, actionRequest())).body.code).toBe('out-of-scope');
+    const ok = await postTo(h.app.url, token, read());
+    expect(ok.status).toBe(201);
+    expect(ok.headers.get('ratelimit-policy')).toBe('"agent";q=7;w=60');
+    const [evt] = await h.db.db.select().from(auditEvents).where(and(eq(auditEvents.agentId, created.body.agent.id), eq(auditEvents.type, 'agent.updated')));
+    expect(evt).toMatchObject({ actor: `admin:${operatorId}`, data: { before: { scopes: ['external_automation.*'], rate_limit_per_minute: null }, after: { rate_limit_per_minute: 7 } } });
+    expect((await admin(h.app.url, 'PATCH', '/agents/narrow-bot', {}, operatorToken)).status).toBe(422);
+    expect((await admin(h.app.url, 'PATCH', '/agents/narrow-bot', { scopes: ['nope'] }, operatorToken)).status).toBe(422);
+  });
+
   it('answers bad input with problems: 422 for invalid bodies and graces, 404 for unknown agents, 409 for a taken name', async () => {
     expect((await admin(h.app.url, 'POST', '/agents', { name: 'x', scopes: [] })).body.code).toBe('validation-failed');
     expect((await admin(h.app.url, 'POST', '/agents', { name: 'x', scopes: ['bad glob'] })).status).toBe(422);
@@ -127,6 +143,8 @@ describe('CLI: admins create / revoke', () => {
     expect((await admin(h.app.url, 'GET', '/agents', undefined, token)).status).toBe(200);
     expect((await cli(['admins', 'create', 'night-shift'])).code).toBe(1);
     expect((await cli(['admins', 'revoke', 'night-shift'])).code).toBe(0);
+    expect((await cli(['agents', 'set', 'deploy-bot', '--rate-limit', '3', '--json'])).stdout).toContain('"rate_limit_per_minute":3');
+    expect((await h.post(read())).headers.get('ratelimit-policy')).toBe('"agent";q=3;w=60');
     expect((await admin(h.app.url, 'GET', '/agents', undefined, token)).status).toBe(403);
     const events = await h.db.db.select().from(auditEvents).where(eq(auditEvents.type, 'admin.revoked'));
     expect(events[0]!.data).toMatchObject({ admin_id: who.id, name: 'night-shift' });
