@@ -1,0 +1,66 @@
+// Intake throughput and latency on the allow path, against raw single-row INSERTs through the same driver.
+// `node bin/run-ts.js bench/intake.ts` runs it alone; `npm run bench` runs it with the others.
+import { fileURLToPath } from 'node:url';
+import { benchServices } from './lib/services';
+import { httpLoad } from './lib/http-load';
+import { closedLoop, round, type Figures } from './lib/stats';
+
+export type IntakeLevel = {
+  concurrency: number;
+  countersign: Figures & { statuses: Record<string, number> };
+  baseline: Figures;
+  /** Countersign requests/s ÷ raw INSERTs/s. Target ≥ 0.5. */
+  ratio: number;
+};
+export type IntakeResult = { name: 'intake'; target_ratio: number; levels: IntakeLevel[]; notes: string[] };
+
+const LEVELS = [1, 16, 64];
+
+export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: number } = {}): Promise<IntakeResult> {
+  const warmupMs = opts.warmupMs ?? 1000;
+  const durationMs = opts.durationMs ?? 3000;
+  const svc = await benchServices('intake');
+  try {
+    // API only: the allow path records the action, its evidence and the outbox row, and the relay enqueues
+    // the commit in BullMQ; no worker drains it, so the executor is not part of this figure.
+    const app = await svc.start({}, { workers: false });
+    const { token } = await svc.agent('bench-intake');
+    await svc.db.sql`create table bench_raw_insert (id text primary key, agent_id text not null, body jsonb not null, created_at timestamptz not null default now())`;
+    const body = { action_class: 'external_automation.read.jobs', params: { name: 'bench' }, context: {}, justification: 'benchmark' };
+    const levels: IntakeLevel[] = [];
+    for (const concurrency of LEVELS) {
+      const countersign = await httpLoad({
+        url: app.url,
+        token,
+        concurrency,
+        warmupMs,
+        durationMs,
+        actionClass: 'external_automation.read.jobs',
+        tag: `c${concurrency}`,
+      });
+      let n = 0;
+      const baseline = await closedLoop(concurrency, warmupMs, durationMs, () => {
+        const id = `raw_${concurrency}_${n++}`;
+        return svc.db.sql`insert into bench_raw_insert (id, agent_id, body) values (${id}, ${'agt_bench'}, ${JSON.stringify({ ...body, idempotency_key: id })}::jsonb)`;
+      });
+      levels.push({ concurrency, countersign, baseline, ratio: round(countersign.throughput_per_s / baseline.throughput_per_s, 3) });
+    }
+    return {
+      name: 'intake',
+      target_ratio: 0.5,
+      levels,
+      notes: [
+        'Countersign: POST /v1/actions (allowed read) over keep-alive HTTP from a worker thread; bearer auth, rate limit, policy, action + evidence + outbox rows in one transaction, relay enqueue to BullMQ',
+        'baseline: single-row INSERT of a similar JSON body through postgres.js (same driver, same pool size 10, same database) at the same concurrency',
+        `each level: ${warmupMs} ms warm-up, ${durationMs} ms measured`,
+      ],
+    };
+  } finally {
+    await svc.close();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log(JSON.stringify(await runIntakeBench(), null, 2));
+  process.exit(0);
+}

@@ -1,0 +1,17 @@
+import { Worker } from 'node:worker_threads';
+import { summarize, type Figures } from './stats';
+
+export type HttpLoad = { url: string; token: string; concurrency: number; warmupMs: number; durationMs: number; actionClass: string; tag: string };
+
+/** POST /v1/actions from `concurrency` keep-alive connections in a worker thread; non-201 answers count as errors. */
+export async function httpLoad(opts: HttpLoad): Promise<Figures & { statuses: Record<string, number> }> {
+  const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), { workerData: opts });
+  const result = await new Promise<{ latencies: Float64Array; statuses: Record<string, number>; seconds: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`load worker exited with ${code}`)));
+  });
+  await worker.terminate();
+  const errors = Object.entries(result.statuses).filter(([s]) => s !== '201').reduce((a, [, n]) => a + n, 0);
+  return { ...summarize(result.latencies, result.seconds, errors), statuses: result.statuses };
+}

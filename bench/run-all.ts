@@ -1,0 +1,91 @@
+// `npm run bench`: every benchmark, each against its baseline measured in the same run on the same services.
+// Writes bench/results.json (all figures, other owners' benchmarks merged in) and bench/results.md (the table,
+// also printed on stdout). `npm run bench -- --quick` shortens every run (a smoke check, not figures to quote).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+// Before anything imports the logger: the table goes to stdout, so the app must stay quiet.
+process.env.LOG_LEVEL ??= 'error';
+const quick = process.argv.includes('--quick');
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const root = here('..');
+
+const { runIntakeBench } = await import('./intake.ts');
+const { runApprovalLatencyBench } = await import('./approval-latency.ts');
+const { runReleaseBench } = await import('./release.ts');
+const { renderMarkdown } = await import('./lib/report.ts');
+
+/** Benchmarks owned by other features: run as child processes; they write bench/results-<name>.json. */
+const EXTERNAL = ['policy', 'audit'];
+const EXTERNAL_TIMEOUT_MS = quick ? 60_000 : 100_000;
+
+const started = new Date();
+const loadAtStart = loadavg()[0]!.toFixed(2);
+const results: Record<string, unknown> = {};
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+async function step(name: string, run: () => Promise<unknown>) {
+  const t = performance.now();
+  log(`${name}…`);
+  try {
+    results[name] = await run();
+  } catch (e) {
+    results[name] = { name, error: (e as Error).stack ?? String(e) };
+    log(`${name} failed: ${(e as Error).message}`);
+  }
+  log(`${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+await step('intake', () => runIntakeBench(quick ? { warmupMs: 300, durationMs: 800 } : {}));
+await step('approval_latency', () => runApprovalLatencyBench(quick ? { iterations: 8, warmup: 1 } : {}));
+await step('release', () => runReleaseBench(quick ? { jobs: 200, creationBudgetMs: 4_000 } : { jobs: 1500, creationBudgetMs: 10_000 }));
+
+const externalOutput: Record<string, string> = {};
+for (const name of EXTERNAL) {
+  const script = here(`./${name}.ts`);
+  if (!existsSync(script)) continue;
+  await step(name, async () => {
+    const { code, output } = await runChild(script, quick ? ['--quick'] : [], EXTERNAL_TIMEOUT_MS);
+    externalOutput[name] = output;
+    const file = here(`./results-${name}.json`);
+    const fresh = existsSync(file) && statSync(file).mtimeMs >= started.getTime();
+    if (code === null) throw new Error(`bench/${name}.ts did not finish within ${EXTERNAL_TIMEOUT_MS / 1000} s and was stopped\n${output.slice(-2000)}`);
+    if (code !== 0 || !fresh) throw new Error(`bench/${name}.ts exited with ${code}${fresh ? '' : ' without writing a fresh results file'}\n${output.slice(-2000)}`);
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  });
+}
+
+const report = {
+  generated_at: started.toISOString(),
+  duration_s: Math.round((Date.now() - started.getTime()) / 100) / 10,
+  mode: quick ? 'quick' : 'full',
+  machine: {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cpus: cpus().length,
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    load_average_at_start_and_end: [loadAtStart, loadavg()[0]!.toFixed(2)],
+  },
+  benchmarks: results,
+};
+writeFileSync(here('./results.json'), `${JSON.stringify(report, null, 2)}\n`);
+const markdown = renderMarkdown(report, externalOutput);
+writeFileSync(here('./results.md'), markdown);
+process.stdout.write(markdown);
+process.exit(0);
+
+function runChild(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [`${root}/bin/run-ts.js`, script, ...args], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c));
+    child.stderr.on('data', (c: Buffer) => (output += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
