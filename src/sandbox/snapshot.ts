@@ -1,5 +1,8 @@
 import type { SlackEmulator } from '../slack-emulator';
 
+/** The page shows the latest messages of each channel; a long-running sandbox would otherwise grow every refresh. */
+const MAX_MESSAGES = 200;
+
 /**
  * The emulator's workspace as the page shows it: current versions only (message and view histories are
  * left out to keep each refresh small).
@@ -18,7 +21,10 @@ export function snapshot(emulator: SlackEmulator) {
       .map((c) => ({
         id: c.id,
         name: c.name,
-        messages: c.messages.filter((m) => !m.deleted).map((m) => ({ ...strip(m), replies: m.replies.filter((r) => !r.deleted).map(strip) })),
+        messages: c.messages
+          .filter((m) => !m.deleted)
+          .slice(-MAX_MESSAGES)
+          .map((m) => ({ ...strip(m), replies: m.replies.filter((r) => !r.deleted).map(strip) })),
       })),
     ephemerals: state.ephemerals.filter((e) => !e.deleted).map(strip),
     views: state.views.filter((v) => v.isOpen).map((v) => ({ id: v.id, hash: v.hash, user: v.user, view: v.view, errors: v.errors ?? null })),
