@@ -9,6 +9,7 @@ import { zodProblem } from '../intake/zod-problem';
 import { Problem } from '../lib/errors';
 import { budgetCountersFor } from './budgets';
 import { killAgent, killAllAgents, resumeAgent } from './kill-switch';
+import { createAgentBody, killBody, revokeBody, rotateBody, updateAgentBody } from './admin-schemas';
 
 export type AdminRouterDeps = {
   db: Db;
@@ -17,23 +18,6 @@ export type AdminRouterDeps = {
   /** Called with the actions the kill switch cancelled, after its transaction committed (card updates). */
   afterCancel?(actionIds: string[]): void;
 };
-
-const createBody = z.strictObject({
-  name: z.string().min(1).max(63),
-  owner: z.string().max(200).default(''),
-  scopes: z.array(z.string()).min(1),
-  rate_limit_per_minute: z.number().int().positive().nullable().optional(),
-});
-const updateBody = z
-  .strictObject({
-    owner: z.string().max(200).optional(),
-    scopes: z.array(z.string()).min(1).optional(),
-    rate_limit_per_minute: z.number().int().positive().nullable().optional(),
-  })
-  .refine((b) => Object.keys(b).length > 0, 'change at least one of owner, scopes, rate_limit_per_minute');
-const rotateBody = z.strictObject({ grace: z.string().default('15m') });
-const revokeBody = z.strictObject({ token_id: z.string().optional(), reason: z.string().max(2000).optional() });
-const killBody = z.strictObject({ reason: z.string().max(2000).optional() });
 
 function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const parsed = schema.safeParse(body ?? {});
@@ -116,7 +100,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.post(
     '/agents',
     handle(async (req) => {
-      const body = parse(createBody, req.body);
+      const body = parse(createAgentBody, req.body);
       const { agent, token } = await createAgent(
         deps.db,
         { name: body.name, owner: body.owner, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute ?? null },
@@ -128,7 +112,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.patch(
     '/agents/:name',
     handle(async (req) => {
-      const body = parse(updateBody, req.body);
+      const body = parse(updateAgentBody, req.body);
       const a = await updateAgent(deps.db, String(req.params.name), { owner: body.owner, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute }, actorOf(req));
       return { body: { id: a.id, name: a.name, owner: a.owner, scopes: a.scopes, status: a.status, rate_limit_per_minute: a.rateLimitPerMinute } };
     }),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actionView, createActionRequest, getActionQuery } from '../intake/schemas';
 import type { ApiOperation } from './operation';
 import { AUDIT_OPERATIONS } from '../audit/operations';
+import { ADMIN_OPERATIONS } from '../controls/operations';
 
 const ok = z.object({ ok: z.boolean() });
 const jsonRpc = z.object({ jsonrpc: z.literal('2.0') }).catchall(z.unknown()).describe('a JSON-RPC 2.0 message (or batch member)');
@@ -132,4 +133,5 @@ export const API_OPERATIONS: ApiOperation[] = [
     responses: { 200: { description: 'Acknowledged' }, 401: { description: 'Bad or stale signature' } },
   },
   ...AUDIT_OPERATIONS,
+  ...ADMIN_OPERATIONS,
 ];
