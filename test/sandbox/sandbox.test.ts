@@ -164,6 +164,8 @@ describe('outside sandbox mode', () => {
       { migrate: false },
     );
     try {
+      // Ready (database and Redis answering) before anything else, so closing does not race start-up work.
+      await eventually(async () => (await fetch(`http://127.0.0.1:${app.port}/readyz`)).status === 200, 10_000, 'readiness');
       expect(app.sandbox).toBeNull();
       expect((await fetch(`http://127.0.0.1:${app.port}/sandbox/state`)).status).toBe(404);
     } finally {
@@ -198,6 +200,7 @@ describe('outside sandbox mode', () => {
       { migrate: false },
     );
     try {
+      await eventually(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 'readiness');
       expect(app.sandbox).toBeNull();
       expect(app.demoToken).toBeNull();
       for (const path of ['/sandbox', '/sandbox/', '/sandbox/state', '/sandbox/events']) {
