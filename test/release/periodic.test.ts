@@ -23,6 +23,7 @@ describe('periodic tasks across instances', () => {
     const starts: Array<{ at: number; instance: number }> = [];
     let active = 0;
     let maxActive = 0;
+    const from = Date.now();
     const instances = [0, 1, 2].map((i) => {
       const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
       redises.push(redis);
@@ -44,11 +45,13 @@ describe('periodic tasks across instances', () => {
     });
     await new Promise((r) => setTimeout(r, period * 8));
     await Promise.all(instances.map((t) => t.stop()));
+    const window = Date.now() - from;
     expect(maxActive).toBe(1);
     expect(starts.length).toBeGreaterThanOrEqual(2);
-    // Three instances ticking every period would start ~3 runs per period; the claim leaves one per period
-    // (the claim lasts 90 % of the period, measured by Redis).
-    for (let i = 1; i < starts.length; i++) expect(starts[i]!.at - starts[i - 1]!.at).toBeGreaterThanOrEqual(period * 0.9 - 25);
+    // Three instances ticking every period would start up to three runs per period. A period claim lives
+    // 90 % of the period on Redis's clock, so within the window at most window / (0.9 · period) + 1 runs can
+    // start — however late the event loops are (lateness only means fewer runs).
+    expect(starts.length).toBeLessThanOrEqual(Math.floor(window / (period * 0.9)) + 1);
   });
 
   it('without Redis the period claim fails open (tasks are idempotent; a missed run would be worse)', async () => {
