@@ -36,22 +36,28 @@ export async function exportEvents(
   if (filter.type) and(sql`type = ${filter.type}`);
   if (bounds.from !== null) and(sql`seq >= ${bounds.from}`);
   if (bounds.to !== null) and(sql`seq < ${bounds.to}`);
-  if (filter.since) and(sql`created_at >= ${filter.since.toISOString()}::timestamptz`);
-  if (filter.until) and(sql`created_at < ${filter.until.toISOString()}::timestamptz`);
+  // created_at is checked here, not in SQL: with only the seq range the plan is an ordered index range scan
+  // whose first rows come at once (a created_at condition can tempt the planner into a bitmap scan + sort
+  // that reads the whole range before the first row). Only rows within the margin are skipped.
+  const since = filter.since?.getTime() ?? -Infinity;
+  const until = filter.until?.getTime() ?? Infinity;
+  const lead = (['action_id', 'correlation_id', 'agent_id', 'actor', 'type'] as const).find((k) => filter[k]);
 
   let n = 0;
   const cursor = sql<RawEvent[]>`
     select seq, id, schema_version, type, action_id, correlation_id, agent_id, actor, policy_version,
            data, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at, prev_hash, hash, chain_lane
-    from audit_events where ${where} order by seq`.cursor(opts.batchSize ?? 500);
+    from audit_events where ${where} order by ${lead ? sql`${sql(lead)}, seq` : sql`seq`}`.cursor(opts.batchSize ?? 500);
   for await (const rows of cursor) {
     let chunk = '';
     for (const r of rows) {
+      const at = Date.parse(r.created_at);
+      if (at < since || at >= until) continue;
+      n++;
       const view: AuditEventView = { ...r, seq: Number(r.seq), data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data };
       chunk += format === 'csv' ? `${csvRow(view)}\n` : `${JSON.stringify(view)}\n`;
     }
-    n += rows.length;
-    await write(chunk);
+    if (chunk) await write(chunk);
   }
   return n;
 }

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { DbOrTx } from '../db/client';
 import { auditEvents, type AuditEventRow } from '../db/schema';
 
@@ -48,20 +49,39 @@ export async function seqBounds(db: DbOrTx, f: AuditFilter): Promise<{ from: num
   return { from, to, empty: false };
 }
 
-/** The WHERE clause for a filter, or null when no event can match. */
-export async function filterCondition(db: DbOrTx, f: AuditFilter): Promise<SQL | null> {
+/** Equality conditions of a filter, most selective first. */
+function equalities(f: AuditFilter): Array<{ column: AnyPgColumn; value: string }> {
+  const out: Array<{ column: AnyPgColumn; value: string }> = [];
+  if (f.action_id) out.push({ column: auditEvents.actionId, value: f.action_id });
+  if (f.correlation_id) out.push({ column: auditEvents.correlationId, value: f.correlation_id });
+  if (f.agent_id) out.push({ column: auditEvents.agentId, value: f.agent_id });
+  if (f.actor) out.push({ column: auditEvents.actor, value: f.actor });
+  if (f.type) out.push({ column: auditEvents.type, value: f.type });
+  return out;
+}
+
+/**
+ * The ORDER BY that walks the `(column, seq)` index of the leading filter: ordering by a column held
+ * constant by the WHERE clause changes nothing in the result, but tells the planner which index reads the
+ * rows already in order (otherwise it may walk the primary key and filter, reading far more rows).
+ */
+export function orderFor(f: AuditFilter, order: 'asc' | 'desc'): SQL[] {
+  const dir = order === 'asc' ? asc : desc;
+  const lead = equalities(f)[0];
+  return lead ? [dir(lead.column), dir(auditEvents.seq)] : [dir(auditEvents.seq)];
+}
+
+/** The WHERE clause for a filter, or null when no event can match. `withTime: false` leaves out created_at. */
+export async function filterCondition(db: DbOrTx, f: AuditFilter, opts: { withTime?: boolean } = {}): Promise<SQL | null> {
   const bounds = await seqBounds(db, f);
   if (bounds.empty) return null;
-  const conds: SQL[] = [];
-  if (f.action_id) conds.push(eq(auditEvents.actionId, f.action_id));
-  if (f.correlation_id) conds.push(eq(auditEvents.correlationId, f.correlation_id));
-  if (f.agent_id) conds.push(eq(auditEvents.agentId, f.agent_id));
-  if (f.actor) conds.push(eq(auditEvents.actor, f.actor));
-  if (f.type) conds.push(eq(auditEvents.type, f.type));
+  const conds: SQL[] = equalities(f).map((e) => eq(e.column, e.value));
   if (bounds.from !== null) conds.push(gte(auditEvents.seq, bounds.from));
   if (bounds.to !== null) conds.push(lt(auditEvents.seq, bounds.to));
-  if (f.since) conds.push(gte(auditEvents.createdAt, f.since));
-  if (f.until) conds.push(lt(auditEvents.createdAt, f.until));
+  if (opts.withTime !== false) {
+    if (f.since) conds.push(gte(auditEvents.createdAt, f.since));
+    if (f.until) conds.push(lt(auditEvents.createdAt, f.until));
+  }
   return conds.length ? and(...conds)! : sql`true`;
 }
 
@@ -92,19 +112,35 @@ export async function queryEvents(
     .select()
     .from(auditEvents)
     .where(keyset ? and(where, keyset) : where)
-    .orderBy(order === 'asc' ? asc(auditEvents.seq) : desc(auditEvents.seq))
+    .orderBy(...orderFor(f, order))
     .limit(limit + 1);
   const more = rows.length > limit;
   const events = more ? rows.slice(0, limit) : rows;
   return { events, next_cursor: more ? encodeCursor(events[events.length - 1]!.seq) : null };
 }
 
-/** How many events match (for "showing 40 of 1 204"). */
+/**
+ * How many events match (for "showing 30 of 1 204"). Counted on the filter's `(column, seq)` index over
+ * the seq range alone (an index-only scan once autovacuum has set the visibility map), then corrected at
+ * the two edges, where lanes may interleave created_at within SEQ_MARGIN_MS: exact, without reading the
+ * table for every matching row.
+ */
 export async function countEvents(db: DbOrTx, f: AuditFilter): Promise<number> {
-  const where = await filterCondition(db, f);
+  const count = async (cond: SQL) => (await db.select({ n: sql<number>`count(*)::int` }).from(auditEvents).where(cond))[0]?.n ?? 0;
+  if (f.since && f.until && f.until.getTime() - f.since.getTime() < 4 * SEQ_MARGIN_MS) {
+    // A narrow window: the edges would overlap, and there are few rows anyway.
+    const exact = await filterCondition(db, f);
+    return exact ? count(exact) : 0;
+  }
+  const where = await filterCondition(db, f, { withTime: false });
   if (!where) return 0;
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(auditEvents).where(where);
-  return row?.n ?? 0;
+  let n = await count(where);
+  // The seq range starts at the first event at (since − margin) and ends before the first at (until +
+  // margin); events inside it but outside [since, until) lie within one more margin of those points.
+  const edge = 2 * SEQ_MARGIN_MS;
+  if (f.since) n -= await count(and(where, gte(auditEvents.createdAt, new Date(f.since.getTime() - edge)), lt(auditEvents.createdAt, f.since))!);
+  if (f.until) n -= await count(and(where, gte(auditEvents.createdAt, f.until), lt(auditEvents.createdAt, new Date(f.until.getTime() + edge)))!);
+  return Math.max(0, n);
 }
 
 /** The whole chain of one action (and anything else sharing its correlation id), in order. */

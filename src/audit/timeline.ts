@@ -41,7 +41,7 @@ export function describeEvent(e: Pick<AuditEventView, 'type' | 'actor' | 'data'>
     case 'commit.cancelled':
       return `not released, cancelled: ${s(d.reason)}`;
     case 'approval.escalated':
-      return `re-escalated ${d.to ? `to ${s(d.to)}` : ''} ${s(d.reason)}`.trim();
+      return `no answer from ${s(d.from)} after ${s(d.after_seconds)} s: escalated to ${s(d.to)}`;
     case 'agent.killed':
       return `kill switch: agent ${s(d.name)} suspended by ${e.actor}${d.reason ? ` (${s(d.reason)})` : ''}`;
     case 'agent.resumed':
