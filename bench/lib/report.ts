@@ -18,8 +18,8 @@ export function renderMarkdown(report: Report, externalOutput: Record<string, st
     for (const l of intake.levels) {
       rows.push([
         `intake, allow path, ${l.concurrency} client${l.concurrency > 1 ? 's' : ''}`,
-        `${num(l.countersign.throughput_per_s)} req/s · p50 ${num(l.countersign.p50_ms, 2)} ms · p99 ${num(l.countersign.p99_ms, 2)} ms${l.countersign.errors ? ` · ${l.countersign.errors} errors` : ''}`,
-        `${num(l.baseline.throughput_per_s)} INSERT/s · p50 ${num(l.baseline.p50_ms, 2)} ms · p99 ${num(l.baseline.p99_ms, 2)} ms`,
+        `${num(l.countersign.throughput_per_s)} req/s · p50 ${num(l.countersign.p50_ms, 2)} ms · p99 ${num(l.countersign.p99_ms, 2)} ms · ${num(l.countersign.event_loop_ms_per_request, 2)} ms event loop/req${l.countersign.errors ? ` · ${l.countersign.errors} errors` : ''}`,
+        `${num(l.baseline.throughput_per_s)} INSERT/s · p50 ${num(l.baseline.p50_ms, 2)} ms · p99 ${num(l.baseline.p99_ms, 2)} ms · ${num(l.baseline.event_loop_ms_per_request, 2)} ms event loop/insert`,
         num(l.ratio, 2),
         `≥ ${intake.target_ratio}`,
         met(l.ratio >= intake.target_ratio && l.countersign.errors === 0),
