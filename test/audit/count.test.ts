@@ -20,7 +20,7 @@ afterAll(async () => db.drop());
 
 async function naive(where: string): Promise<number> {
   const [row] = await db.sql.unsafe(`select count(*)::int as n from audit_events where ${where}`);
-  return (row as { n: number }).n;
+  return (row as unknown as { n: number }).n;
 }
 
 describe('countEvents with a time range', () => {
