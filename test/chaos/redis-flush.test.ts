@@ -18,7 +18,7 @@ let token: string;
 beforeAll(async () => {
   db = await createTestDb();
   redis = await startPrivateRedis();
-  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 50 + Math.floor(Math.random() * 100) }) });
+  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 300 + Math.floor(Math.random() * 200) }) });
   const env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-flush', config: writeConfig(executor.url) });
   procs = await Promise.all([startApi('api-1', env), startWorker('worker-1', env), startWorker('worker-2', env)]);
   ({ token } = await createAgent(db.db, { name: 'flush-bot', scopes: ['external_automation.*'] }, 'admin:test'));
@@ -35,16 +35,30 @@ const committed = async () => Number((await db.sql`select count(*)::int as n fro
 
 describe('chaos: Redis restarted and flushed mid-stream', () => {
   it('reconciliation queues again what Redis lost; every action committed once, none lost', async () => {
-    const responses = await pool(Array.from({ length: ACTIONS }, (_, i) => i), 8, () => postAction(procs[0]!.url, token, readAction('flush')));
-    expect(responses.filter((r) => r.status !== 201)).toEqual([]);
+    // The flush comes while actions are still being accepted and released. The intake fails closed while
+    // Redis is away (its rate limiter needs Redis): such requests are sent again, same idempotency key.
+    let before = 0;
+    let atRestart = 0;
+    let retriedPosts = 0;
+    const flush = (async () => {
+      before = await waitFor(async () => {
+        const n = await committed();
+        return n >= ACTIONS / 5 ? n : null;
+      }, 90_000, 'some commits before the flush', 50);
+      await redis.flushAndRestart(1000);
+      atRestart = await committed();
+    })();
+    const responses = await pool(Array.from({ length: ACTIONS }, (_, i) => i), 8, async () => {
+      const body = readAction('flush');
+      for (;;) {
+        const res = await postAction(procs[0]!.url, token, body).catch(() => ({ status: 0, body: null, retryAfter: null }));
+        if (res.status === 201) return res;
+        retriedPosts++;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
+    await flush;
     const ids = responses.map((r) => r.body.id as string);
-
-    const before = await waitFor(async () => {
-      const n = await committed();
-      return n >= ACTIONS / 5 ? n : null;
-    }, 60_000, 'some commits before the flush', 50);
-    await redis.flushAndRestart(1000);
-    const atRestart = await committed();
 
     await waitFor(async () => (await committed()) === ACTIONS, 90_000, 'every action committed after the flush', 300);
     const f = await exactlyOnceFigures(db.sql, executor, ids);
@@ -53,7 +67,7 @@ describe('chaos: Redis restarted and flushed mid-stream', () => {
       .filter((l) => l.includes('reconciliation queued lost commits again'))
       .reduce((a, l) => a + Number(/"requeued":(\d+)/.exec(l)?.[1] ?? 0), 0);
     console.log(
-      `[chaos] redis flush+restart: actions=${f.actions} committed_before_flush=${before} committed_at_restart=${atRestart} requeued_by_reconciliation=${requeued} ` +
+      `[chaos] redis flush+restart: actions=${f.actions} committed_before_flush=${before} committed_at_restart=${atRestart} posts_sent_again=${retriedPosts} requeued_by_reconciliation=${requeued} ` +
         `committed=${f.committed} duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost} redelivered_calls=${f.redeliveredCalls}`,
     );
     expect(atRestart).toBeLessThan(ACTIONS); // the flush really was mid-stream

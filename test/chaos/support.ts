@@ -42,6 +42,8 @@ export function chaosEnv(o: { databaseUrl: string; redisUrl: string; prefix: str
     COUNTERSIGN_LEASE_GRACE_MS: '1000',
     COUNTERSIGN_RECONCILE_EVERY_MS: '1500',
     COUNTERSIGN_SHUTDOWN_DEADLINE_MS: '10000',
+    // The per-agent intake limit is not what these tests are about.
+    COUNTERSIGN_RATE_LIMIT_PER_MINUTE: '100000',
     ...o.extra,
   };
 }
