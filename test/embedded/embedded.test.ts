@@ -132,7 +132,7 @@ describe('the embedded database', () => {
     }
     expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
     expect(existsSync(join(dataDir, 'pgdata.init'))).toBe(false);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('without redis-server', () => {
@@ -144,7 +144,7 @@ describe('without redis-server', () => {
     const res = spawnSync(process.execPath, ['bin/countersign.js', 'serve'], {
       env: { PATH: path, HOME: process.env.HOME ?? '/root', COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' },
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: 80_000,
     });
     expect(res.status).toBe(1);
     const lines = res.stderr.trim().split('\n');
@@ -156,5 +156,5 @@ describe('without redis-server', () => {
     expect(existsSync(join(dataDir, 'pgdata'))).toBe(false);
     expect(existsSync(join(dataDir, 'countersign.pid'))).toBe(false);
     expect(statSync(dataDir).isDirectory()).toBe(true);
-  });
+  }, 90_000);
 });

@@ -18,7 +18,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-flows-'));
   app = await startLocal(parseEnv({ PORT: '0', COUNTERSIGN_DATA_DIR: dir, COUNTERSIGN_CONFIG: join(dir, 'absent.yaml'), COUNTERSIGN_POLICIES: 'policies' }));
   token = app.demoToken!;
-});
+}, 120_000); // a first PGlite start (initdb + migrations) is slow on a busy machine
 afterAll(async () => {
   await app?.close();
   rmSync(dir, { recursive: true, force: true });
