@@ -18,7 +18,7 @@ export type ExecutorOutcome =
   | { kind: 'terminal'; status: number; body: unknown; latencyMs: number }
   | { kind: 'retriable'; status: number | null; reason: string; latencyMs: number };
 
-/** One signed POST to an executor. 2xx success, 4xx terminal, 5xx / timeout / network error retriable. */
+/** One signed POST to an executor. 2xx success; 3xx and 4xx terminal (408/429 aside); 5xx / timeout / network error retriable. */
 export async function callExecutor(executor: ExecutorConfig, request: ExecutorRequest): Promise<ExecutorOutcome> {
   const body = JSON.stringify(request);
   const started = performance.now();
@@ -34,6 +34,8 @@ export async function callExecutor(executor: ExecutorConfig, request: ExecutorRe
         'user-agent': 'countersign',
       },
       body,
+      // A redirect would replay a signed, approved request at a URL nobody configured: it is an answer, not a hop.
+      redirect: 'manual',
       signal: AbortSignal.timeout(executor.timeout_ms),
     });
   } catch (e) {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { actions, agents, commitOutbox } from '../../src/db/schema';
@@ -65,6 +66,30 @@ describe('release: outcomes', () => {
     expect(f.announced).toContain(id);
     expect(await releaseCommit(f.deps, id)).toMatchObject({ kind: 'skipped' });
     expect(callsFor(id)).toHaveLength(1);
+  });
+
+  it('does not follow a redirect: a 307 is a terminal answer, and nothing is sent elsewhere', async () => {
+    let elsewhere = 0;
+    const other = createServer((_req, res) => {
+      elsewhere++;
+      res.writeHead(200).end('{}');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const redirecting = createServer((_req, res) => {
+      res.writeHead(307, { location: `http://127.0.0.1:${(other.address() as { port: number }).port}/steal` }).end();
+    });
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(redirecting.address() as { port: number }).port}/execute`;
+      const deps = { ...f.deps, config: { ...f.config, executors: f.config.executors.map((e) => ({ ...e, url })) } };
+      const id = await f.insertApproved();
+      expect(await releaseCommit(deps, id)).toEqual({ kind: 'failed' });
+      expect((await f.row(id)).failure).toMatchObject({ code: 'executor-rejected', status: 307 });
+      expect(elsewhere).toBe(0);
+    } finally {
+      redirecting.close();
+      other.close();
+    }
   });
 
   it('fails when retries are exhausted (max_attempts 3), 408 and 429 counting as retriable', async () => {
