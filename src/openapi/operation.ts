@@ -29,4 +29,6 @@ export type ApiOperation = {
   responses: Record<number, OperationResponse>;
   /** Problem codes this operation may answer with (the generic 500/503 ones are added for every operation). */
   problems?: ProblemCode[];
+  /** Served only in this mode (sandbox: no Slack credentials, the built-in emulator stands in). */
+  mode?: 'sandbox';
 };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actionView, createActionRequest, getActionQuery } from '../intake/schemas';
 import type { ApiOperation } from './operation';
 import { AUDIT_OPERATIONS } from '../audit/operations';
+import { SANDBOX_OPERATIONS } from './sandbox-operations';
 import { ADMIN_OPERATIONS } from '../controls/operations';
 
 const ok = z.object({ ok: z.boolean() });
@@ -134,4 +135,5 @@ export const API_OPERATIONS: ApiOperation[] = [
   },
   ...AUDIT_OPERATIONS,
   ...ADMIN_OPERATIONS,
+  ...SANDBOX_OPERATIONS,
 ];

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { actionRequest, startHarness, type Harness } from '../support/harness';
-import { buildOpenApiDocument, openApiDocument } from '../../src/openapi';
+import { API_OPERATIONS, buildOpenApiDocument, openApiDocument } from '../../src/openapi';
+import { startSandbox } from '../../src/sandbox';
 import { mountedRoutes } from './routes';
 
 let h: Harness;
@@ -45,10 +46,29 @@ describe('GET /openapi.json', () => {
     expect(missing, `routes mounted but not in the OpenAPI document (add them to src/openapi/operations.ts)`).toEqual([]);
   });
 
-  it('documents no route the app does not serve', () => {
+  it('documents no route the app does not serve (sandbox-only routes aside)', () => {
     const routes = new Set(mountedRoutes(h.app.app!).map((r) => `${r.method} ${r.path}`));
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m} ${path}`));
+    const documented = API_OPERATIONS.filter((op) => !op.mode).map((op) => `${op.method} ${op.path}`);
     expect(documented.filter((d) => !routes.has(d))).toEqual([]);
+    expect(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m} ${path}`)).sort()).toEqual(
+      API_OPERATIONS.map((op) => `${op.method} ${op.path}`).sort(),
+    );
+  });
+
+  it('documents every route of sandbox mode too (the page and its demo executor)', async () => {
+    const sandbox = await startSandbox(null);
+    const own = await startHarness({ env: sandbox.slackEnv, start: { workers: false, mount: sandbox.mount } });
+    try {
+      const routes = mountedRoutes(own.app.app!);
+      expect(routes.some((r) => r.path.startsWith('/sandbox'))).toBe(true);
+      expect(routes.filter((r) => r.method === 'all' || !doc.paths[r.path]?.[r.method])).toEqual([]);
+      const served = new Set(routes.map((r) => `${r.method} ${r.path}`));
+      expect(API_OPERATIONS.filter((op) => op.mode === 'sandbox' && !served.has(`${op.method} ${op.path}`))).toEqual([]);
+    } finally {
+      sandbox.beforeClose();
+      await own.close();
+      await sandbox.close();
+    }
   });
 
   it('takes the request body schema from the zod schema that validates it (strict, required fields)', () => {

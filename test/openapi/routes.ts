@@ -15,7 +15,9 @@ export function mountedRoutes(app: Express): MountedRoute[] {
       if (layer.route) {
         const path = typeof layer.route.path === 'string' ? layer.route.path : `<non-string path ${String(layer.route.path)}>`;
         for (const [method, on] of Object.entries(layer.route.methods)) {
-          if (on) out.push({ method: method === '_all' ? 'all' : method, path: toTemplate(prefix + path) });
+          // A router's own '/' is its mount path (`/sandbox/` and `/sandbox` are one page).
+          const full = path === '/' && prefix ? prefix : prefix + path;
+          if (on) out.push({ method: method === '_all' ? 'all' : method, path: toTemplate(full) });
         }
       } else if (Array.isArray(layer.handle?.stack)) {
         const mount = typeof layer.rawPath === 'string' && layer.rawPath !== '/' ? layer.rawPath : '';
