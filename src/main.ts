@@ -18,6 +18,7 @@ import type { IntakeDeps } from './intake/service';
 import { mcpRouter } from './mcp';
 import { adminRouter } from './controls/admin-routes';
 import { createRateLimiter } from './controls/rate-limit';
+import { budgetReleaseControls } from './controls/budget-release';
 import { compileContracts } from './contracts/validate';
 import { problemHandler } from './http/problem-response';
 import { connectRedis } from './queue/connection';
@@ -179,6 +180,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         announce: (id) => cards({ kind: 'outcome', action_id: id }),
         requestApproval: (id) => cards({ kind: 'post', action_id: id }),
         releaseGate: createReleaseGate(redis, prefix, config),
+        controls: budgetReleaseControls(config),
         leaseGraceMs: env.COUNTERSIGN_LEASE_GRACE_MS,
         onExecutorCall: (executor, outcome) => metrics.executorCalled(executor, outcome.kind, outcome.latencyMs),
       },

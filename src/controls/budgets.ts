@@ -16,7 +16,7 @@ export type BudgetSubject = {
   context: Record<string, unknown>;
 };
 
-type Claim = { budget: BudgetConfig; scopeKey: string; window: string; amount: string; resetsAt: string | null };
+export type Claim = { budget: BudgetConfig; scopeKey: string; window: string; amount: string; resetsAt: string | null };
 
 export type BudgetState = {
   name: string;
@@ -103,18 +103,24 @@ export async function drawBudgets(
       if (used + Number(c.amount) > c.budget.max) throw exhausted(c, s, row?.reserved ?? '0', row?.spent ?? '0');
       continue;
     }
-    await tx.insert(budgetCounters).values({ budget: c.budget.name, scopeKey: c.scopeKey, window: c.window }).onConflictDoNothing();
-    const [took] = await tx
-      .update(budgetCounters)
-      .set({ reserved: sql`${budgetCounters.reserved} + ${c.amount}::numeric`, updatedAt: sql`now()` })
-      .where(and(key, sql`${budgetCounters.reserved} + ${budgetCounters.spent} + ${c.amount}::numeric <= ${String(c.budget.max)}::numeric`))
-      .returning();
-    if (!took) {
-      const [row] = await tx.select().from(budgetCounters).where(key).limit(1);
-      throw exhausted(c, s, row?.reserved ?? '0', row?.spent ?? '0');
-    }
-    await tx.insert(budgetReservations).values({ actionId, budget: c.budget.name, scopeKey: c.scopeKey, window: c.window, amount: c.amount });
+    await reserveClaim(tx, c, s, actionId);
   }
+}
+
+/** One conditional reservation on one counter (creating the counter row on first use); throws when it does not fit. */
+export async function reserveClaim(tx: DbOrTx, c: Claim, s: BudgetSubject, actionId: string): Promise<void> {
+  const key = and(eq(budgetCounters.budget, c.budget.name), eq(budgetCounters.scopeKey, c.scopeKey), eq(budgetCounters.window, c.window));
+  await tx.insert(budgetCounters).values({ budget: c.budget.name, scopeKey: c.scopeKey, window: c.window }).onConflictDoNothing();
+  const [took] = await tx
+    .update(budgetCounters)
+    .set({ reserved: sql`${budgetCounters.reserved} + ${c.amount}::numeric`, updatedAt: sql`now()` })
+    .where(and(key, sql`${budgetCounters.reserved} + ${budgetCounters.spent} + ${c.amount}::numeric <= ${String(c.budget.max)}::numeric`))
+    .returning();
+  if (!took) {
+    const [row] = await tx.select().from(budgetCounters).where(key).limit(1);
+    throw exhausted(c, s, row?.reserved ?? '0', row?.spent ?? '0');
+  }
+  await tx.insert(budgetReservations).values({ actionId, budget: c.budget.name, scopeKey: c.scopeKey, window: c.window, amount: c.amount });
 }
 
 function exhausted(c: Claim, s: BudgetSubject, reserved: string, spent: string): Problem {
