@@ -88,18 +88,18 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
   const lane = laneOfTx.get(tx) ?? laneFor(inputs[0]!);
   laneOfTx.set(tx, lane);
   // Lock the lane (until the transaction ends), read its head and reserve the seq numbers: one round trip
-  // (audit_lane_head in drizzle/0006; the lock key is CHAIN_LOCK_KEY, lane).
-  const [head] = await execRows<{ hash: string | null; at_ms: number | string | null; seqs: Array<string | number> | string }>(
+  // (audit_lane_head, drizzle/0006 and 0007; the lock key is CHAIN_LOCK_KEY, lane).
+  const [head] = await execRows<{ hash: string | null; at_ms: number | string | null; seqs: Array<string | number> | string; now_ms: number | string }>(
     tx,
-    sql`select hash, at_ms, seqs from audit_lane_head(${lane}::int, ${inputs.length}::int)`,
+    sql`select hash, at_ms, seqs, now_ms from audit_lane_head(${lane}::int, ${inputs.length}::int)`,
   );
   let prev = (head?.hash as string | null) ?? GENESIS_HASH;
   const seqs = parseSeqs(head?.seqs);
-  // created_at never decreases along a lane (clocks of several instances may disagree by a little), and
-  // across lanes only by the time between taking a seq and reading the clock: a time range maps onto a
-  // seq range with a small margin (query.ts), which is what the query indexes are built for.
+  // created_at is the database's clock read just after the seq numbers were taken (one clock for every
+  // instance), and never decreases along a lane: across lanes it follows seq order to within microseconds,
+  // so a time range maps onto a seq range (query.ts, with a margin), which is what the indexes are built for.
   const headAt = Math.round(Number(head?.at_ms ?? 0));
-  const createdAt = new Date(Math.max(Date.now(), headAt));
+  const createdAt = new Date(Math.max(Math.floor(Number(head?.now_ms ?? Date.now())), headAt));
   const rows = inputs.map((input, i) => {
     const fields: ChainedFields = {
       seq: seqs[i]!,

@@ -22,11 +22,12 @@ export type AuditFilter = z.infer<typeof auditFilter>;
 export type AuditPage = { events: AuditEventRow[]; next_cursor: string | null };
 
 /**
- * How far created_at may run against seq order across chain lanes: a lane's clock reading happens just
- * after it takes its seq numbers, so events of two lanes can invert by that much (milliseconds). A minute
- * is far beyond it and costs a minute more of index range.
+ * How far created_at may run against seq order across chain lanes. Events are stamped with the database
+ * clock just after their seq numbers are taken (append.ts), so two lanes can invert by microseconds (by
+ * more only if the database clock steps back). Five seconds is far beyond that and costs five seconds of
+ * extra index range at each end.
  */
-const SEQ_MARGIN_MS = 60_000;
+const SEQ_MARGIN_MS = 5_000;
 
 /**
  * Turns a time range into a seq range. created_at never decreases along a lane and runs ahead of seq by
@@ -79,8 +80,11 @@ export async function filterCondition(db: DbOrTx, f: AuditFilter, opts: { withTi
   if (bounds.from !== null) conds.push(gte(auditEvents.seq, bounds.from));
   if (bounds.to !== null) conds.push(lt(auditEvents.seq, bounds.to));
   if (opts.withTime !== false) {
-    if (f.since) conds.push(gte(auditEvents.createdAt, f.since));
-    if (f.until) conds.push(lt(auditEvents.createdAt, f.until));
+    // Written so no index can serve it: the seq range already bounds the scan, and with an indexable
+    // created_at condition beside it the planner misjudges the two (correlated) ranges and may read the
+    // whole time range and sort it instead of walking the seq index in order and stopping at the page size.
+    if (f.since) conds.push(sql`(${auditEvents.createdAt} + interval '0 seconds') >= ${f.since.toISOString()}::timestamptz`);
+    if (f.until) conds.push(sql`(${auditEvents.createdAt} + interval '0 seconds') < ${f.until.toISOString()}::timestamptz`);
   }
   return conds.length ? and(...conds)! : sql`true`;
 }

@@ -30,6 +30,7 @@ describe('countEvents with a time range', () => {
     ['open end', 47, null],
     ['narrow window', 61, 62],
     ['window of a few margins', 90, 95],
+    ['window narrower than the edges', 61, 61.25],
   ];
   for (const [label, from, to] of cases) {
     it(`is exact for a ${label}, with and without other filters`, async () => {
