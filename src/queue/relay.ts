@@ -11,7 +11,7 @@ import { enqueueCommit, type CommitJob } from './commit-queue';
  * instances can relay at once without queuing twice (and the job id is the action id anyway).
  */
 export async function relayOutbox(db: Db, queue: Queue<CommitJob>, limit = 100): Promise<number> {
-  return db.transaction(async (tx) => {
+  const ids = await db.transaction(async (tx) => {
     const pending = await tx
       .select({ actionId: commitOutbox.actionId })
       .from(commitOutbox)
@@ -19,13 +19,11 @@ export async function relayOutbox(db: Db, queue: Queue<CommitJob>, limit = 100):
       .orderBy(commitOutbox.createdAt)
       .limit(limit)
       .for('update', { skipLocked: true });
-    if (pending.length === 0) return 0;
+    if (pending.length === 0) return [];
     const ids = pending.map((p) => p.actionId);
-    // Enqueue first: if the transaction then fails, the job finds the action still `approved`, which it accepts.
-    await Promise.all(ids.map((id) => enqueueCommit(queue, id)));
-    await tx.update(commitOutbox).set({ enqueuedAt: sql`now()` }).where(inArray(commitOutbox.actionId, ids));
-    // Every row lock first, the evidence (chain lock) last: the worker's claim takes them in the same order,
-    // so relay and claim cannot deadlock.
+    // Record the move to `queued` (row locks, then evidence) and commit it before enqueuing: a worker always
+    // finds `commit.queued` in the chain before its own events, and no Redis call ever runs while this
+    // transaction holds row locks or the evidence chain lock (a Redis outage must not stall the intake).
     const moved = [];
     for (const id of ids) {
       const row = await transitionAction(tx, id, ['approved'], 'queued');
@@ -43,8 +41,12 @@ export async function relayOutbox(db: Db, queue: Queue<CommitJob>, limit = 100):
         data: { executor: row.executor },
       })),
     );
-    return ids.length;
+    await tx.update(commitOutbox).set({ enqueuedAt: sql`now()` }).where(inArray(commitOutbox.actionId, ids));
+    return ids;
   });
+  // If Redis fails here the actions are `queued` without a job; reconciliation finds and queues them again.
+  await Promise.all(ids.map((id) => enqueueCommit(queue, id)));
+  return ids.length;
 }
 
 /**
