@@ -5,6 +5,7 @@
  *   node bin/run-ts.js bench/audit.ts [--events 1000000] [--iterations 200]
  */
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import express from 'express';
@@ -240,7 +241,7 @@ process.stderr.write('chain cost…\n');
 const chain = await chainCost();
 process.stderr.write(`queries over ${EVENTS.toLocaleString('en')} events…\n`);
 const q = await queries();
-const results = { at: new Date().toISOString(), node: process.version, chain, ...q, target_p99_ms: 100 };
+const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, load_average_1m_at_end: loadavg()[0], chain, ...q, target_p99_ms: 100 };
 writeFileSync(new URL('./results-audit.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 
 const lines: string[] = [];
