@@ -104,6 +104,23 @@ describe('agent client against a running Countersign', () => {
     await expect(other.waitForOutcome(action.id, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'not-found' });
   });
 
+  it("honours a real 429's Retry-After from the app's rate limiter, then gives up with a typed error", async () => {
+    const { token } = await createAgent(h.db.db, { name: 'slow-bot', scopes: ['external_automation.*'], rateLimitPerMinute: 1 }, 'admin:test');
+    const sleeps: number[] = [];
+    const limited = new CountersignClient({ baseUrl: h.app.url, token, retry: { maxRetries: 1 }, sleep: async (ms) => void sleeps.push(ms) });
+    await limited.requestAction(readJobs());
+    const err = await limited.requestAction(readJobs()).catch((e) => e);
+    expect(err).toBeInstanceOf(CountersignError);
+    expect(err).toMatchObject({ code: 'rate-limited', status: 429, retryable: true, attempts: 2 });
+    expect(err.retryAfterSeconds).toBeGreaterThan(0);
+    expect(sleeps).toHaveLength(1);
+    // The wait came from the server's Retry-After (whole seconds), not from the 250 ms backoff.
+    expect(sleeps[0]! % 1000).toBe(0);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(1000);
+    const metrics = await (await fetch(`${h.app.url}/metrics`)).text();
+    expect(metrics).toMatch(/countersign_problem_responses_total\{code="rate-limited",status="429"\} 2/);
+  });
+
   it('knows the same terminal statuses as the server', () => {
     expect([...TERMINAL_STATUSES].sort()).toEqual([...SERVER_TERMINAL].sort());
   });
