@@ -23,9 +23,15 @@ import type { Db } from '../src/db/client';
 import { createTestDb, ensureTemplate } from '../test/support/db';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-const EVENTS = Number(args.get('events') ?? 1_000_000);
-const ITERATIONS = Number(args.get('iterations') ?? 200);
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i]!;
+  if (a === '--quick') args.set('quick', 'true');
+  else if (a.startsWith('--')) args.set(a.slice(2), process.argv[++i]!);
+}
+// --quick (npm run bench -- --quick): a smoke run, not figures to quote.
+const QUICK = args.has('quick');
+const EVENTS = Number(args.get('events') ?? (QUICK ? 100_000 : 1_000_000));
+const ITERATIONS = Number(args.get('iterations') ?? (QUICK ? 40 : 200));
 const AGENTS = 50;
 const EVENTS_PER_ACTION = 6;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -99,7 +105,7 @@ async function chainCost() {
   try {
     const results = [];
     for (const concurrency of [1, 8, 16]) {
-      const total = concurrency === 1 ? 1500 : 4000;
+      const total = QUICK ? 300 : concurrency === 1 ? 1500 : 4000;
       results.push(await writeRate(plain.db, `unchained c=${concurrency}`, concurrency, total, (i) => appendUnchained(plain.db, intakeEvents(i))));
       results.push(await writeRate(chained.db, `chained c=${concurrency}`, concurrency, total, (i) => appendEvents(chained.db, intakeEvents(i))));
     }
@@ -241,7 +247,7 @@ process.stderr.write('chain cost…\n');
 const chain = await chainCost();
 process.stderr.write(`queries over ${EVENTS.toLocaleString('en')} events…\n`);
 const q = await queries();
-const results = { at: new Date().toISOString(), node: process.version, cpus: cpus().length, load_average_1m_at_end: loadavg()[0], chain, ...q, target_p99_ms: 100 };
+const results = { at: new Date().toISOString(), mode: QUICK ? 'quick' : 'full', node: process.version, cpus: cpus().length, load_average_1m_at_end: loadavg()[0], chain, ...q, target_p99_ms: 100 };
 writeFileSync(new URL('./results-audit.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 
 const lines: string[] = [];
