@@ -1,8 +1,7 @@
-import { parseEnv } from '../config/env';
-import { connectDb } from '../db/client';
 import { createAdminCredential } from '../auth/admin';
 import { listAdminCredentials, revokeAdminCredential } from '../auth/admin-tokens';
 import { parseFlags, type CliIo } from './io';
+import { withOperatorDb } from './operator-db';
 
 const USAGE = `usage:
   countersign admins create NAME [--json]   a new operator credential (csadm_…) for /v1/admin, shown once
@@ -18,13 +17,7 @@ export async function runAdminsCommand(argv: string[], io: CliIo, operator: stri
     io.stderr(USAGE);
     return 2;
   }
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('DATABASE_URL is not set');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 1 });
-  try {
+  return withOperatorDb(io, async (handle) => {
     if (sub === 'create') {
       if (!/^[a-z0-9][a-z0-9_.@-]{0,62}$/.test(name!)) {
         io.stderr('admin names are 1-63 characters of a-z, 0-9, _ . @ and -');
@@ -53,7 +46,5 @@ export async function runAdminsCommand(argv: string[], io: CliIo, operator: stri
     }
     io.stdout(`revoked admin credential ${revoked.name} (${revoked.id})`);
     return 0;
-  } finally {
-    await handle.close();
-  }
+  });
 }

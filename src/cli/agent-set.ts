@@ -1,8 +1,6 @@
-import { parseEnv } from '../config/env';
-import { connectDb } from '../db/client';
-import { AgentInputError } from '../auth/agents';
 import { updateAgent, type AgentChanges } from '../auth/agent-update';
 import { parseFlags, type CliIo } from './io';
+import { withOperatorDb } from './operator-db';
 
 export const SET_USAGE = `  countersign agents set NAME [--scopes 'a.b.*,c.d'] [--owner TEAM] [--rate-limit N|default]   change an agent`;
 
@@ -18,24 +16,10 @@ export async function runAgentSetCommand(argv: string[], io: CliIo, operator: st
     io.stderr(`usage:\n${SET_USAGE}`);
     return 2;
   }
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('DATABASE_URL is not set');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 1 });
-  try {
+  return withOperatorDb(io, async (handle) => {
     const a = await updateAgent(handle.db, name, changes, operator);
     if (flags.json) io.stdout(JSON.stringify({ id: a.id, name: a.name, owner: a.owner, scopes: a.scopes, rate_limit_per_minute: a.rateLimitPerMinute }));
     else io.stdout(`${a.name}: owner=${a.owner || '-'} scopes=${a.scopes.join(',')} rate_limit=${a.rateLimitPerMinute ?? 'default'}/min`);
     return 0;
-  } catch (e) {
-    if (e instanceof AgentInputError) {
-      io.stderr(e.message);
-      return 1;
-    }
-    throw e;
-  } finally {
-    await handle.close();
-  }
+  });
 }

@@ -1,8 +1,6 @@
-import { parseEnv } from '../config/env';
-import { connectDb } from '../db/client';
-import { AgentInputError } from '../auth/agents';
 import { parseGrace, revokeAgentTokens, rotateAgentToken } from '../auth/token-admin';
 import { parseFlags, type CliIo } from './io';
+import { withOperatorDb } from './operator-db';
 
 export const TOKENS_USAGE = `  countersign agents rotate NAME [--grace 15m] [--json]   new token; old ones work until the grace ends (0 = now)
   countersign agents revoke NAME [--token tok_…] [--reason TEXT]   revoke all (or one) of the agent's tokens at once`;
@@ -15,13 +13,7 @@ export async function runAgentTokensCommand(sub: 'rotate' | 'revoke', argv: stri
     io.stderr(`usage:\n${TOKENS_USAGE}`);
     return 2;
   }
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('DATABASE_URL is not set');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 1 });
-  try {
+  return withOperatorDb(io, async (handle) => {
     if (sub === 'rotate') {
       const graceText = typeof flags.grace === 'string' ? flags.grace : '15m';
       const grace = parseGrace(graceText);
@@ -45,13 +37,5 @@ export async function runAgentTokensCommand(sub: 'rotate' | 'revoke', argv: stri
     if (flags.json) io.stdout(JSON.stringify(r));
     else io.stdout(`revoked ${r.revoked.length} token(s) of ${r.agent.name}${r.revoked.length ? `: ${r.revoked.join(', ')}` : ''}`);
     return 0;
-  } catch (e) {
-    if (e instanceof AgentInputError) {
-      io.stderr(e.message);
-      return 1;
-    }
-    throw e;
-  } finally {
-    await handle.close();
-  }
+  });
 }

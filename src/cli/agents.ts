@@ -1,9 +1,8 @@
-import { parseEnv } from '../config/env';
-import { connectDb } from '../db/client';
-import { AgentInputError, createAgent, listAgents } from '../auth/agents';
+import { createAgent, listAgents } from '../auth/agents';
 import { parseFlags, type CliIo } from './io';
 import { runAgentTokensCommand, TOKENS_USAGE } from './agent-tokens';
 import { runAgentSetCommand, SET_USAGE } from './agent-set';
+import { withOperatorDb } from './operator-db';
 
 const USAGE = `usage:
   countersign agents create NAME --scopes 'a.b.*,c.d' [--owner TEAM] [--rate-limit N]
@@ -16,13 +15,7 @@ export async function runAgentsCommand(argv: string[], io: CliIo, operator: stri
   if (sub === 'rotate' || sub === 'revoke') return runAgentTokensCommand(sub, rest, io, operator);
   if (sub === 'set') return runAgentSetCommand(rest, io, operator);
   const { flags, positionals } = parseFlags(rest);
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('DATABASE_URL is not set');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 1 });
-  try {
+  return withOperatorDb(io, async (handle) => {
     if (sub === 'create') {
       const name = positionals[0];
       const scopes = typeof flags.scopes === 'string' ? flags.scopes.split(',').map((s) => s.trim()).filter(Boolean) : [];
@@ -51,13 +44,5 @@ export async function runAgentsCommand(argv: string[], io: CliIo, operator: stri
     }
     io.stderr(USAGE);
     return 2;
-  } catch (e) {
-    if (e instanceof AgentInputError) {
-      io.stderr(e.message);
-      return 1;
-    }
-    throw e;
-  } finally {
-    await handle.close();
-  }
+  });
 }

@@ -1,8 +1,7 @@
-import { parseEnv } from '../config/env';
-import { connectDb } from '../db/client';
 import { ensureSigningKey, listSigningKeys, rotateSigningKey } from '../receipts';
 import { parseMoment } from '../audit/time-range';
 import { parseFlags, type CliIo } from './io';
+import { withOperatorDb } from './operator-db';
 
 const USAGE = `usage:
   countersign keys list [--json]
@@ -16,13 +15,7 @@ export async function runKeysCommand(argv: string[], io: CliIo, operator: string
     io.stderr(USAGE);
     return 2;
   }
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('DATABASE_URL is not set');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 1 });
-  try {
+  return withOperatorDb(io, async (handle) => {
     if (sub === 'rotate') {
       let expireMs: number | undefined;
       const after = flags['expire-previous-after'];
@@ -43,7 +36,5 @@ export async function runKeysCommand(argv: string[], io: CliIo, operator: string
     if (flags.json) io.stdout(JSON.stringify(rows.map(({ privateKey: _p, ...r }) => r)));
     else for (const k of rows) io.stdout(`${k.kid}\t${k.retiredAt ? `retired ${k.retiredAt.toISOString()}` : 'signing'}\tcreated ${k.createdAt.toISOString()}${k.expiresAt ? `\texpires ${k.expiresAt.toISOString()}` : ''}`);
     return 0;
-  } finally {
-    await handle.close();
-  }
+  });
 }

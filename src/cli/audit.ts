@@ -11,6 +11,7 @@ import { renderTimeline } from '../audit/timeline';
 import { parseMoment } from '../audit/time-range';
 import { verifyReceipt, type KeySet } from '../receipts';
 import { parseFlags, processIo, type CliIo } from './io';
+import { withOperatorDb } from './operator-db';
 
 const USAGE = `usage:
   countersign audit verify [--batch N] [--anchor LANE:SEQ:HASH,…] [--json]
@@ -28,19 +29,11 @@ export async function runAuditCommand(argv: string[], io: CliIo = processIo): Pr
     io.stderr(USAGE);
     return 2;
   }
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('DATABASE_URL is not set');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 2, applicationName: `countersign-audit-${sub}` });
-  try {
+  return withOperatorDb(io, async (handle) => {
     if (sub === 'verify') return await verifyCommand(handle.db, flags, io);
     if (sub === 'show') return await showCommand(handle.db, positionals, flags, io);
     return await exportCommand(handle, flags, io);
-  } finally {
-    await handle.close();
-  }
+  }, { max: 2, applicationName: `countersign-audit-${sub}` });
 }
 
 type Flags = Record<string, string | true>;

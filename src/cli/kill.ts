@@ -1,10 +1,9 @@
-import { parseEnv, type Env } from '../config/env';
-import { connectDb } from '../db/client';
-import { AgentNotFoundError } from '../auth/token-admin';
+import type { Env } from '../config/env';
 import { killAgent, killAllAgents, resumeAgent, type KillResult } from '../controls/kill-switch';
 import { connectRedis } from '../queue/connection';
 import { createCardQueue, enqueueCardJob } from '../queue/card-queue';
 import { parseFlags, type CliIo } from './io';
+import { withOperatorDb } from './operator-db';
 
 export const KILL_USAGE = `  countersign kill AGENT|--all [--reason TEXT] [--json]   suspend, revoke all tokens, cancel pending and queued work
   countersign resume AGENT                                  lift the suspension (then: agents rotate AGENT for a token)`;
@@ -45,13 +44,7 @@ export async function runKillCommand(command: 'kill' | 'resume', argv: string[],
     io.stderr(`usage:\n${KILL_USAGE}`);
     return 2;
   }
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('DATABASE_URL is not set');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 1 });
-  try {
+  return withOperatorDb(io, async (handle, env) => {
     if (command === 'resume') {
       const r = await resumeAgent(handle.db, name!, operator);
       if (flags.json) io.stdout(JSON.stringify(r));
@@ -64,13 +57,5 @@ export async function runKillCommand(command: 'kill' | 'resume', argv: string[],
     if (flags.json) io.stdout(JSON.stringify(all ? results : results[0]));
     else io.stdout(results.length ? results.map(describe).join('\n') : 'there are no agents');
     return 0;
-  } catch (e) {
-    if (e instanceof AgentNotFoundError) {
-      io.stderr(e.message);
-      return 1;
-    }
-    throw e;
-  } finally {
-    await handle.close();
-  }
+  });
 }

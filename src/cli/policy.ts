@@ -1,7 +1,7 @@
-import { parseEnv } from '../config/env';
 import { connectDb } from '../db/client';
 import { runPolicyCommand, type RecordedDecision } from '../policy';
 import type { CliIo } from './io';
+import { withOperatorDb } from './operator-db';
 
 type RecordedRow = {
   id: string;
@@ -19,20 +19,12 @@ type RecordedRow = {
  */
 export async function runPolicyCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] !== 'replay') return runPolicyCommand(argv, io);
-  const env = parseEnv();
-  if (!env.DATABASE_URL) {
-    io.stderr('policy replay reads recorded requests from the database: set DATABASE_URL');
-    return 2;
-  }
-  const handle = connectDb(env.DATABASE_URL, { max: 1 });
-  try {
-    return await runPolicyCommand(argv, {
+  return withOperatorDb(io, (handle) =>
+    runPolicyCommand(argv, {
       ...io,
       loadRecorded: (since) => recordedSince(handle.sql, since),
-    });
-  } finally {
-    await handle.close();
-  }
+    }),
+  );
 }
 
 async function* recordedSince(sql: ReturnType<typeof connectDb>['sql'], since: Date): AsyncIterable<RecordedDecision> {
