@@ -1,27 +1,15 @@
 import type { Explanation } from '../explain.ts';
-import { parseCommandArgs } from './args.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type PolicyCliIo } from './io.ts';
-import { loadBundleForCli } from './load-bundle.ts';
-import { readPolicyInput } from './read-input.ts';
+import { readDecisionRequest } from './decision-request.ts';
+import { EXIT_OK, type PolicyCliIo } from './io.ts';
 
 export const EXPLAIN_USAGE = 'usage: countersign policy explain --policies DIR --input FILE|- [--json]\n';
 
 /** Every rule that matched, which conditions held, and why the winner won. */
 export async function runPolicyExplain(argv: string[], io: PolicyCliIo): Promise<number> {
-  const args = parseCommandArgs(argv, { policies: { type: 'string' }, input: { type: 'string' }, json: { type: 'boolean' } });
-  if (!args.ok || !args.values.input || args.positionals.length > 0) {
-    io.stderr(`${args.ok ? (args.positionals.length > 0 ? `unexpected argument ${args.positionals[0]}` : '--input is required') : args.message}\n${EXPLAIN_USAGE}`);
-    return EXIT_USAGE;
-  }
-  const input = await readPolicyInput(args.values.input, io);
-  if (!input.ok) {
-    io.stderr(`${input.message}\n`);
-    return EXIT_USAGE;
-  }
-  const bundle = await loadBundleForCli(args.values.policies ?? 'policies', io);
-  if (!bundle) return EXIT_FAILURE;
-  const explanation = bundle.explain(input.input);
-  io.stdout(args.values.json ? `${JSON.stringify(explanation, null, 2)}\n` : renderExplanation(explanation));
+  const request = await readDecisionRequest(argv, io, EXPLAIN_USAGE, { json: true });
+  if (typeof request === 'number') return request;
+  const explanation = request.bundle.explain(request.input);
+  io.stdout(request.json ? `${JSON.stringify(explanation, null, 2)}\n` : renderExplanation(explanation));
   return EXIT_OK;
 }
 
