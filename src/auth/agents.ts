@@ -1,7 +1,8 @@
-import { and, asc, eq, gt, isNull, or } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { agentTokens, agents, type AgentRow } from '../db/schema';
 import { appendEvent } from '../audit/append';
+import { preparedOn } from '../db/prepared';
 import { newId } from '../lib/ids';
 import { isValidActionClassGlob, matchesActionClassGlob } from '../lib/action-class-glob';
 import { AGENT_TOKEN_PREFIX, displayPrefix, generateToken, hashToken } from './tokens';
@@ -73,22 +74,28 @@ function toAgent(row: AgentRow): Agent {
  */
 export async function authenticateAgent(db: DbOrTx, token: string): Promise<{ agent: Agent; tokenId: string } | null> {
   if (!token.startsWith(AGENT_TOKEN_PREFIX)) return null;
-  const now = new Date();
-  const rows = await db
+  // Runs on every agent request: a prepared statement (src/db/prepared.ts), so the query is built once.
+  // `now` is sent as ISO text (as drizzle's timestamp column would encode the Date) for both drivers.
+  const rows = await preparedOn(db, 'authenticate_agent', tokenLookup).execute({ tokenHash: hashToken(token), now: new Date().toISOString() });
+  const row = rows[0];
+  if (!row) return null;
+  return { agent: toAgent(row.agent), tokenId: row.tokenId };
+}
+
+function tokenLookup(db: DbOrTx, name: string) {
+  return db
     .select({ agent: agents, tokenId: agentTokens.id })
     .from(agentTokens)
     .innerJoin(agents, eq(agents.id, agentTokens.agentId))
     .where(
       and(
-        eq(agentTokens.tokenHash, hashToken(token)),
+        eq(agentTokens.tokenHash, sql.placeholder('tokenHash')),
         isNull(agentTokens.revokedAt),
-        or(isNull(agentTokens.expiresAt), gt(agentTokens.expiresAt, now)),
+        or(isNull(agentTokens.expiresAt), gt(agentTokens.expiresAt, sql.placeholder('now'))),
       ),
     )
-    .limit(1);
-  const row = rows[0];
-  if (!row) return null;
-  return { agent: toAgent(row.agent), tokenId: row.tokenId };
+    .limit(1)
+    .prepare(name);
 }
 
 export function isInScope(agent: Pick<Agent, 'scopes'>, actionClass: string): boolean {

@@ -1,5 +1,6 @@
-import { and, eq } from 'drizzle-orm';
-import type { Db } from '../db/client';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../db/client';
+import { preparedOn } from '../db/prepared';
 import { actions, commitOutbox, type ActionRow } from '../db/schema';
 import type { FileConfig } from '../config/file-config';
 import type { Agent } from '../auth/agents';
@@ -256,16 +257,31 @@ function responseFor(row: ActionRow): { status: number; body: Record<string, unk
   return { status: 201, body: view as unknown as Record<string, unknown> };
 }
 
-async function findByIdempotencyKey(db: Db, agentId: string, key: string): Promise<ActionRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(actions)
-    .where(and(eq(actions.agentId, agentId), eq(actions.idempotencyKey, key)))
-    .limit(1);
+/** What a replay needs of an earlier action with the same idempotency key. */
+type Replayable = Pick<ActionRow, 'id' | 'idempotencyKey' | 'requestHash' | 'responseStatus' | 'responseBody'>;
+
+async function findByIdempotencyKey(db: Db, agentId: string, key: string): Promise<Replayable | undefined> {
+  // Runs on every request: prepared once (src/db/prepared.ts), and only the columns a replay answers with.
+  const [row] = await preparedOn(db, 'find_by_idempotency_key', idempotencyLookup).execute({ agentId, key });
   return row;
 }
 
-function replayOrConflict(existing: ActionRow, requestHash: string): IntakeResponse {
+function idempotencyLookup(db: DbOrTx, name: string) {
+  return db
+    .select({
+      id: actions.id,
+      idempotencyKey: actions.idempotencyKey,
+      requestHash: actions.requestHash,
+      responseStatus: actions.responseStatus,
+      responseBody: actions.responseBody,
+    })
+    .from(actions)
+    .where(and(eq(actions.agentId, sql.placeholder('agentId')), eq(actions.idempotencyKey, sql.placeholder('key'))))
+    .limit(1)
+    .prepare(name);
+}
+
+function replayOrConflict(existing: Replayable, requestHash: string): IntakeResponse {
   if (existing.requestHash !== requestHash) {
     throw new Problem('idempotency-conflict', `idempotency key "${existing.idempotencyKey}" was used for a different request`, {
       extensions: { action_id: existing.id },
