@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
 import { execRows } from '../db/exec';
+import { insertAsJson } from '../db/json-insert';
 import { auditEvents } from '../db/schema';
 import { canonicalJson, sha256Hex } from '../lib/canonical-json';
 import { newId } from '../lib/ids';
@@ -120,7 +121,7 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
     prev = hash;
     return row;
   });
-  await tx.insert(auditEvents).values(rows);
+  await insertAsJson(tx, auditEvents, rows);
   return rows.map((r) => r.id);
 }
 

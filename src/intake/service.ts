@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client';
 import { preparedOn } from '../db/prepared';
+import { insertAsJson } from '../db/json-insert';
 import { actions, commitOutbox, type ActionRow } from '../db/schema';
 import type { FileConfig } from '../config/file-config';
 import type { Agent } from '../auth/agents';
@@ -153,7 +154,8 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
 
   const inserted = await deps.db.transaction(async (tx) => {
     await assertAgentActive(tx, agent);
-    const [created] = await tx.insert(actions).values(row).onConflictDoNothing().returning({ id: actions.id });
+    // The widest row of the request: sent as one JSON parameter (src/db/json-insert.ts).
+    const [created] = await insertAsJson<{ id: string }>(tx, actions, [row], sql`on conflict do nothing returning id`);
     if (!created) return false;
     // Budgets: reserved for accepted actions (settled by transitionAction), only checked for the rest.
     await drawBudgets(tx, deps.config, budgetSubject, id, planned.status === 'approved' || planned.status === 'pending_approval' ? 'reserve' : 'check');
