@@ -24,6 +24,11 @@ export async function insertAsJson<T extends Record<string, unknown>>(
   tail?: SQL,
 ): Promise<T[]> {
   if (rows.length === 0) return [];
+  return execRows<T>(db, jsonInsertSql(table, rows, tail));
+}
+
+/** The statement `insertAsJson` runs, for use inside a larger one (e.g. a CTE); `rows` must not be empty. */
+export function jsonInsertSql(table: PgTable, rows: Array<Record<string, unknown>>, tail?: SQL): SQL {
   const columns = getTableColumns(table);
   const keys = Object.keys(rows[0]!).filter((k) => rows[0]![k] !== undefined);
   const names = keys.map((k) => {
@@ -34,8 +39,5 @@ export async function insertAsJson<T extends Record<string, unknown>>(
   const payload = rows.map((row) => Object.fromEntries(keys.map((k, i) => [names[i], row[k] ?? null])));
   const list = sql.raw(names.map((n) => `"${n}"`).join(', '));
   const name = sql.raw(`"${getTableName(table)}"`);
-  return execRows<T>(
-    db,
-    sql`insert into ${name} (${list}) select ${list} from jsonb_populate_recordset(null::${name}, ${JSON.stringify(payload)}::jsonb) ${tail ?? sql``}`,
-  );
+  return sql`insert into ${name} (${list}) select ${list} from jsonb_populate_recordset(null::${name}, ${JSON.stringify(payload)}::jsonb) ${tail ?? sql``}`;
 }
