@@ -84,3 +84,38 @@ export async function createTestDb(opts: { max?: number } = {}): Promise<TestDb>
     },
   };
 }
+
+const STALE_AFTER_MS = 6 * 3600_000;
+
+/**
+ * Drops what earlier, interrupted runs left behind on the shared server: test databases older than six hours
+ * (their names carry their creation time) and templates of older migration sets. Never forced: a database
+ * someone is still connected to is left alone.
+ */
+export async function dropStaleTestDatabases(): Promise<string[]> {
+  const current = templateName();
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const dropped: string[] = [];
+  try {
+    // A template's age is its directory's; another checkout's run may still be using a young one.
+    const rows = await admin<{ datname: string; age_ms: number }[]>`
+      select datname, extract(epoch from now() - (pg_stat_file('base/' || oid || '/PG_VERSION')).modification) * 1000 as age_ms
+      from pg_database where datname like 'cs\\_t\\_%' or datname like 'cs\\_tpl\\_%'`;
+    for (const { datname, age_ms } of rows) {
+      const created = /^cs_t_([0-9a-z]+)_/.exec(datname);
+      const stale = created
+        ? Date.now() - parseInt(created[1]!, 36) > STALE_AFTER_MS
+        : /^cs_tpl_[0-9a-f]{16}$/.test(datname) && datname !== current && Number(age_ms) > STALE_AFTER_MS;
+      if (!stale) continue;
+      try {
+        await admin.unsafe(`drop database if exists "${datname}"`);
+        dropped.push(datname);
+      } catch {
+        // In use by a run that is still going: not ours to drop.
+      }
+    }
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  return dropped;
+}
