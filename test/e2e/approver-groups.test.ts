@@ -27,7 +27,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
 const lastEphemeral = (user: string, channel = AUTOMATION_OPS_CHANNEL, after = 0) =>
   eventually(async () => h.slack.ephemerals(channel, user).slice(after).at(-1), 5_000, `an ephemeral for ${user}`);
 const events = (id: string, type: string) => h.db.db.select().from(auditEvents).where(and(eq(auditEvents.actionId, id), eq(auditEvents.type, type)));
@@ -45,16 +44,16 @@ describe('quorum: approvals: 2 needs two distinct approvers', () => {
     const progressed = await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approvals: 1 of 2'), 'one approval shown');
     expect(blockText(progressed.blocks)).toContain(`<@${ALICE}>`);
     expect(hasButtons(progressed)).toBe(true);
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
 
     // The same person again (a double click, or a second try) does not count twice.
     const before = h.slack.ephemerals(AUTOMATION_OPS_CHANNEL, ALICE).length;
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: ALICE });
     expect((await lastEphemeral(ALICE, AUTOMATION_OPS_CHANNEL, before)).text).toMatch(/already answered/);
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
 
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: BOB });
-    await eventually(async () => ((await status(id)) === 'committed' ? true : null), 15_000, 'committed');
+    await eventually(async () => ((await h.status(id)) === 'committed' ? true : null), 15_000, 'committed');
     const done = await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approved') && t.includes(`<@${BOB}> approved`), 'approved card');
     expect(hasButtons(done)).toBe(false);
     expect(blockText(done.blocks)).toContain(`<@${ALICE}> approved`);
@@ -73,7 +72,7 @@ describe('quorum: approvals: 2 needs two distinct approvers', () => {
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: DENY_ACTION_ID, user: BOB });
     const modal = await h.slack.waitForView((v) => v.isOpen && v.callback_id === DENY_VIEW_ID && v.user === BOB);
     await h.slack.submitView({ viewId: modal.id, user: BOB, values: { [DENY_REASON_BLOCK]: { [DENY_REASON_INPUT]: 'Wrong job.' } } });
-    await eventually(async () => ((await status(id)) === 'denied' ? true : null), 5_000, 'denied');
+    await eventually(async () => ((await h.status(id)) === 'denied' ? true : null), 5_000, 'denied');
     const done = await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Denied'));
     expect(blockText(done.blocks)).toContain('Wrong job.');
     expect(hasButtons(done)).toBe(false);
@@ -94,12 +93,12 @@ describe('approver groups backed by a Slack user group', () => {
     await h.slack.clickButton({ channel: ON_CALL_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: ALICE });
     expect((await lastEphemeral(ALICE, ON_CALL_CHANNEL)).text).toMatch(/not in the approver group/);
     await h.slack.clickButton({ channel: ON_CALL_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: CAROL });
-    await eventually(async () => ((await status(first.body.id)) === 'committed' ? true : null), 15_000, 'committed');
+    await eventually(async () => ((await h.status(first.body.id)) === 'committed' ? true : null), 15_000, 'committed');
 
     const second = await h.post(actionRequest({ action_class: 'external_automation.job.update' }));
     const card2 = await waitForCard(h, second.body.id, ON_CALL_CHANNEL);
     await h.slack.clickButton({ channel: ON_CALL_CHANNEL, ts: card2.ts, actionId: APPROVE_ACTION_ID, user: DAVE });
-    await eventually(async () => ((await status(second.body.id)) === 'committed' ? true : null), 15_000, 'committed');
+    await eventually(async () => ((await h.status(second.body.id)) === 'committed' ? true : null), 15_000, 'committed');
 
     const lists = h.slack.callsTo('usergroups.users.list').slice(listCallsBefore);
     expect(lists.map((c) => c.args.usergroup)).toEqual([ON_CALL_USERGROUP]);
@@ -115,7 +114,7 @@ describe('bots and agents never approve', () => {
     const card = await waitForCard(h, id);
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: ROBOT });
     expect((await lastEphemeral(ROBOT)).text).toMatch(/Bots and agents cannot approve/);
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
     expect(await h.db.db.select().from(approvals).where(eq(approvals.actionId, id))).toHaveLength(0);
     const [refused] = await events(id, 'approval.refused');
     expect(refused).toMatchObject({ actor: `slack:${ROBOT}`, data: { reason: 'not-human' } });
@@ -135,7 +134,7 @@ describe('bots and agents never approve', () => {
     const view = await h.slack.waitForView((v) => v.user === ALICE && v.isOpen && blockText(v.view.blocks as unknown[]).includes('cannot approve'));
     expect(view.view.submit ?? null).toBeNull();
     expect(view.callback_id).toBe(NOTICE_VIEW_ID);
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
     const [refused] = await events(id, 'approval.refused');
     expect(refused).toMatchObject({ actor: `slack:${ALICE}`, data: { reason: 'requester', verdict: 'deny' } });
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { actions, auditEvents } from '../../src/db/schema';
 import { escalateDueApprovals } from '../../src/approvals/escalate';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval-card';
@@ -26,9 +26,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
-const eventsOf = async (id: string, type: string) =>
-  h.db.db.select().from(auditEvents).where(and(eq(auditEvents.actionId, id), eq(auditEvents.type, type)));
 
 describe('escalate_to: re-posted to the escalation group once, after after_seconds', () => {
   it('posts the card to on-call, lets on-call approve, and updates both cards', async () => {
@@ -38,7 +35,7 @@ describe('escalate_to: re-posted to the escalation group once, after after_secon
     expect(blockText(card.blocks)).not.toContain('escalated to');
     // CAROL is on call, not in automation-ops: before the escalation she may not decide.
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: CAROL });
-    const refused = await eventually(async () => (await eventsOf(id, 'approval.refused'))[0], 5_000, 'refusal');
+    const refused = await eventually(async () => (await h.events(id, 'approval.refused'))[0], 5_000, 'refusal');
     expect(refused.data).toMatchObject({ reason: 'not-authorized' });
 
     const copy = await waitForCard(h, id, ON_CALL_CHANNEL);
@@ -55,21 +52,21 @@ describe('escalate_to: re-posted to the escalation group once, after after_secon
 
     // Ticks keep running; the escalation stays single.
     await new Promise((r) => setTimeout(r, 800));
-    expect(await eventsOf(id, 'approval.escalated')).toHaveLength(1);
+    expect(await h.events(id, 'approval.escalated')).toHaveLength(1);
     expect(h.slack.messages(ON_CALL_CHANNEL).filter((m) => blockText(m.blocks).includes(id))).toHaveLength(1);
     expect(await escalateDueApprovals(h.db.db)).toEqual([]);
 
     await h.slack.clickButton({ channel: ON_CALL_CHANNEL, ts: copy.ts, actionId: APPROVE_ACTION_ID, user: CAROL });
-    await eventually(async () => ((await status(id)) === 'committed' ? true : null), 15_000, 'committed');
+    await eventually(async () => ((await h.status(id)) === 'committed' ? true : null), 15_000, 'committed');
     const [doneCopy, doneCard] = await Promise.all([
       waitForCardState(h, ON_CALL_CHANNEL, copy.ts, (t) => t.includes('Approved')),
       waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approved')),
     ]);
     expect(hasButtons(doneCopy) || hasButtons(doneCard)).toBe(false);
     expect(blockText(doneCard.blocks)).toContain(`<@${CAROL}> approved`);
-    const [escalated] = await eventsOf(id, 'approval.escalated');
+    const [escalated] = await h.events(id, 'approval.escalated');
     expect(escalated).toMatchObject({ actor: 'system', data: { from: 'automation-ops', to: 'on-call', after_seconds: 1 } });
-    const posted = await eventsOf(id, 'approval.card_posted');
+    const posted = await h.events(id, 'approval.card_posted');
     expect(posted.map((e) => e.data.group)).toEqual(['automation-ops', 'on-call']);
   });
 
@@ -78,7 +75,7 @@ describe('escalate_to: re-posted to the escalation group once, after after_secon
     const id: string = created.body.id;
     const card = await waitForCard(h, id);
     const copy = await waitForCard(h, id, ON_CALL_CHANNEL);
-    await eventually(async () => ((await status(id)) === 'expired' ? true : null), 10_000, 'expired');
+    await eventually(async () => ((await h.status(id)) === 'expired' ? true : null), 10_000, 'expired');
     const [doneCard, doneCopy] = await Promise.all([
       waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Expired')),
       waitForCardState(h, ON_CALL_CHANNEL, copy.ts, (t) => t.includes('Expired')),
@@ -93,7 +90,7 @@ describe('escalate_to: re-posted to the escalation group once, after after_secon
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, version: 0, actionId: APPROVE_ACTION_ID, user: ALICE });
     const eph = await eventually(async () => h.slack.ephemerals(AUTOMATION_OPS_CHANNEL, ALICE).at(-1), 5_000, 'ephemeral');
     expect(eph.text).toMatch(/already expired/);
-    expect(await status(id)).toBe('expired');
+    expect(await h.status(id)).toBe('expired');
   });
 });
 
@@ -102,11 +99,11 @@ describe('timeout without escalation', () => {
     const created = await h.post(actionRequest({ action_class: 'external_automation.api.write' }));
     const id: string = created.body.id;
     const card = await waitForCard(h, id);
-    await eventually(async () => ((await status(id)) === 'expired' ? true : null), 10_000, 'expired');
+    await eventually(async () => ((await h.status(id)) === 'expired' ? true : null), 10_000, 'expired');
     const done = await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Expired'));
     expect(hasButtons(done)).toBe(false);
     expect(blockText(done.blocks)).toContain('Timed out');
-    expect(await eventsOf(id, 'approval.escalated')).toHaveLength(0);
+    expect(await h.events(id, 'approval.escalated')).toHaveLength(0);
     expect(h.slack.messages(ON_CALL_CHANNEL).filter((m) => blockText(m.blocks).includes(id))).toHaveLength(0);
     expect((await h.get(`/v1/actions/${id}`)).body.failure).toMatchObject({ reason: expect.stringMatching(/timeout/) });
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { and, eq } from 'drizzle-orm';
-import { approvals, auditEvents } from '../../src/db/schema';
+import { eq } from 'drizzle-orm';
+import { approvals } from '../../src/db/schema';
 import { decideApproval } from '../../src/approvals/decide';
 import {
   APPROVE_CONFIRM_ACTION_ID,
@@ -25,16 +25,10 @@ afterAll(async () => {
   await h?.close();
 });
 
-const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
-const eventsOf = async (id: string, type: string) =>
-  h.db.db.select().from(auditEvents).where(and(eq(auditEvents.actionId, id), eq(auditEvents.type, type)));
 type Section = { type: string; text?: { text: string } };
 
 /** The high-risk story, run over HTTP (this file's harness) and over Socket Mode (its own harness below). */
 async function highRiskStory(h: SlackHarness): Promise<void> {
-  const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
-  const eventsOf = async (id: string, type: string) =>
-    h.db.db.select().from(auditEvents).where(and(eq(auditEvents.actionId, id), eq(auditEvents.type, type)));
   {
     const created = await h.post(actionRequest({ action_class: 'external_automation.webhook.update', params: { url: 'https://hooks.example/a' } }));
     const id: string = created.body.id;
@@ -48,7 +42,7 @@ async function highRiskStory(h: SlackHarness): Promise<void> {
     const modal = await h.slack.waitForView((v) => v.isOpen && v.callback_id === CONFIRM_VIEW_ID && v.user === ALICE);
     // The modal does not give the hash away: the approver has to read it on the card.
     expect(JSON.stringify(modal.view.blocks)).not.toContain(hash.slice(0, 8));
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
 
     const wrong = hash.startsWith('00000000') ? '11111111' : '00000000';
     const refused = await h.slack.submitView({ viewId: modal.id, user: ALICE, values: { [CONFIRM_HASH_BLOCK]: { [CONFIRM_HASH_INPUT]: wrong } } });
@@ -58,15 +52,15 @@ async function highRiskStory(h: SlackHarness): Promise<void> {
     const stillOpen = h.slack.openedViews().find((v) => v.id === modal.id)!;
     expect(stillOpen.isOpen).toBe(true);
     expect(stillOpen.errors).toHaveProperty(CONFIRM_HASH_BLOCK);
-    await eventually(async () => ((await eventsOf(id, 'approval.refused')).length === 1 ? true : null), 5_000, 'refusal recorded');
-    expect((await eventsOf(id, 'approval.refused'))[0]!.data).toMatchObject({ reason: 'hash-not-confirmed' });
-    expect(await status(id)).toBe('pending_approval');
+    await eventually(async () => ((await h.events(id, 'approval.refused')).length === 1 ? true : null), 5_000, 'refusal recorded');
+    expect((await h.events(id, 'approval.refused'))[0]!.data).toMatchObject({ reason: 'hash-not-confirmed' });
+    expect(await h.status(id)).toBe('pending_approval');
 
     const ok = await h.slack.submitView({ viewId: modal.id, user: ALICE, values: { [CONFIRM_HASH_BLOCK]: { [CONFIRM_HASH_INPUT]: hash.slice(0, 8).toUpperCase() } } });
     expect(ok.ok).toBe(true);
     expect(h.slack.openedViews().find((v) => v.id === modal.id)!.isOpen).toBe(false);
-    await eventually(async () => ((await status(id)) === 'committed' ? true : null), 15_000, 'committed');
-    const [recorded] = await eventsOf(id, 'approval.recorded');
+    await eventually(async () => ((await h.status(id)) === 'committed' ? true : null), 15_000, 'committed');
+    const [recorded] = await h.events(id, 'approval.recorded');
     expect(recorded!.data).toMatchObject({ verdict: 'approve', hash_confirmed: true, payload_hash: hash });
     await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approved'));
   }
@@ -106,10 +100,10 @@ describe('Deny asks for a reason', () => {
     const modal = await h.slack.waitForView((v) => v.isOpen && v.callback_id === DENY_VIEW_ID && v.user === BOB);
     const blank = await h.slack.submitView({ viewId: modal.id, user: BOB, values: { [DENY_REASON_BLOCK]: { [DENY_REASON_INPUT]: '     ' } } });
     expect(JSON.parse(blank.body)).toMatchObject({ response_action: 'errors' });
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
     await h.slack.submitView({ viewId: modal.id, user: BOB, values: { [DENY_REASON_BLOCK]: { [DENY_REASON_INPUT]: 'Targets the wrong tenant.' } } });
-    await eventually(async () => ((await status(id)) === 'denied' ? true : null), 5_000, 'denied');
-    const [denied] = await eventsOf(id, 'action.denied');
+    await eventually(async () => ((await h.status(id)) === 'denied' ? true : null), 5_000, 'denied');
+    const [denied] = await h.events(id, 'action.denied');
     expect(denied).toMatchObject({ actor: `slack:${BOB}`, data: { reason: 'Targets the wrong tenant.' } });
     const done = await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Denied'));
     expect(blockText(done.blocks)).toContain(`<@${BOB}> denied`);
@@ -126,9 +120,9 @@ describe('Deny asks for a reason', () => {
     expect(eph.text).toMatch(/not in the approver group/);
     const view = await h.slack.waitForView((v) => v.user === MALLORY && v.isOpen && blockText(v.view.blocks as unknown[]).includes('not in the approver group'));
     expect(view.view.submit ?? null).toBeNull();
-    expect((await eventsOf(id, 'approval.refused'))[0]).toMatchObject({ actor: `slack:${MALLORY}`, data: { reason: 'not-authorized', verdict: 'deny' } });
+    expect((await h.events(id, 'approval.refused'))[0]).toMatchObject({ actor: `slack:${MALLORY}`, data: { reason: 'not-authorized', verdict: 'deny' } });
     expect(h.slack.message(AUTOMATION_OPS_CHANNEL, card.ts)!.history).toHaveLength(1);
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
   });
 });
 

@@ -19,7 +19,6 @@ describe.each(TRANSPORTS)('replays and duplicates over %s', (transport) => {
     await h?.close();
   });
 
-  const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
   const nextEphemeral = async (user: string, after: number) =>
     eventually(async () => h.slack.ephemerals(AUTOMATION_OPS_CHANNEL, user)[after], 5_000, `ephemeral #${after + 1} for ${user}`);
   const refusals = async (id: string) =>
@@ -32,7 +31,7 @@ describe.each(TRANSPORTS)('replays and duplicates over %s', (transport) => {
     await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: ALICE });
     const decided = await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approved'), 'card updated');
     expect(hasButtons(decided)).toBe(false);
-    await eventually(async () => ((await status(id)) === 'committed' ? true : null), 15_000, 'committed');
+    await eventually(async () => ((await h.status(id)) === 'committed' ? true : null), 15_000, 'committed');
     const versions = h.slack.message(AUTOMATION_OPS_CHANNEL, card.ts)!.history.length;
 
     // BOB's client still shows version 0, with its buttons.
@@ -50,7 +49,7 @@ describe.each(TRANSPORTS)('replays and duplicates over %s', (transport) => {
     const notice = await h.slack.waitForView((v) => v.user === BOB && v.isOpen && v.callback_id === NOTICE_VIEW_ID);
     expect(blockText(notice.view.blocks as unknown[])).toContain('already committed');
 
-    expect(await status(id)).toBe('committed');
+    expect(await h.status(id)).toBe('committed');
     expect(h.executor.calls.filter((c) => c.body.action_id === id)).toHaveLength(1);
     expect(await h.db.db.select().from(approvals).where(eq(approvals.actionId, id))).toHaveLength(1);
     expect(await refusals(id)).toEqual(['not-pending', 'not-pending']);
@@ -72,7 +71,7 @@ describe.each(TRANSPORTS)('replays and duplicates over %s', (transport) => {
     await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approvals: 1 of 2'));
     expect(await h.db.db.select().from(approvals).where(eq(approvals.actionId, id))).toHaveLength(1);
     expect(await refusals(id)).toEqual(['duplicate']);
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
   });
 });
 
@@ -84,7 +83,6 @@ describe('Slack retries over HTTP', () => {
   afterAll(async () => {
     await h?.close();
   });
-  const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
   const nextEphemeral = async (user: string, after: number) =>
     eventually(async () => h.slack.ephemerals(AUTOMATION_OPS_CHANNEL, user)[after], 5_000, `ephemeral #${after + 1} for ${user}`);
   const refusals = async (id: string) =>
@@ -107,7 +105,7 @@ describe('Slack retries over HTTP', () => {
     expect(retry.status).toBe(200);
     expect((await nextEphemeral(BOB, seen)).text).toMatch(/already answered/);
     expect(await h.db.db.select().from(approvals).where(eq(approvals.actionId, id))).toHaveLength(1);
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
     expect(await refusals(id)).toEqual(['duplicate']);
   });
 });

@@ -34,7 +34,6 @@ describe.each(TRANSPORTS)('acknowledged within 3 seconds whatever the database d
   afterAll(async () => {
     await h?.close();
   });
-  const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
 
   it('acks an Approve and opens the Deny form while the action row is locked; the decision lands after', async () => {
     const created = await h.post(actionRequest({ action_class: 'external_automation.job.run' }));
@@ -56,7 +55,7 @@ describe.each(TRANSPORTS)('acknowledged within 3 seconds whatever the database d
       await lock.release();
     }
     await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('Approvals: 1 of 2'), 'approval recorded after the lock');
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
     expect(h.slack.deliveries.filter((d) => d.payload.type === 'block_actions').every((d) => d.ok)).toBe(true);
   });
 });
@@ -69,7 +68,6 @@ describe('Slack errors: 429s wait for Retry-After, 5xx back off, a card that can
   afterAll(async () => {
     await h?.close();
   });
-  const status = async (id: string) => (await h.get(`/v1/actions/${id}`)).body.status as string;
 
   it('retries a rate-limited chat.postMessage after Retry-After', async () => {
     h.slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
@@ -117,7 +115,7 @@ describe('Slack errors: 429s wait for Retry-After, 5xx back off, a card that can
 
     const card = await h.slack.waitForMessage(AUTOMATION_OPS_CHANNEL, (m) => blockText(m.blocks).includes(id), { timeoutMs: 20_000 });
     expect(card.ts).toBeTruthy();
-    expect(await status(id)).toBe('pending_approval');
+    expect(await h.status(id)).toBe('pending_approval');
     const posted = await eventually(
       async () => {
         const rows = await h.db.db.select().from(auditEvents).where(and(eq(auditEvents.actionId, id), eq(auditEvents.type, 'approval.card_posted')));

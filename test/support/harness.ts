@@ -1,6 +1,8 @@
+import { and, asc, eq } from 'drizzle-orm';
 import { parseEnv, type Env } from '../../src/config/env';
 import { parseFileConfig, type FileConfig } from '../../src/config/file-config';
 import { createAgent } from '../../src/auth/agents';
+import { auditEvents, type AuditEventRow } from '../../src/db/schema';
 import { startCountersign, type Countersign, type StartOptions } from '../../src/main';
 import { createTestDb, type TestDb } from './db';
 import { REDIS_URL, deletePrefix, uniquePrefix } from './redis';
@@ -41,6 +43,10 @@ export type Harness = {
   agentId: string;
   post(body: unknown, opts?: { token?: string; headers?: Record<string, string>; raw?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   get(path: string, token?: string): Promise<{ status: number; body: any }>;
+  /** The action's status as the agent's API reports it. */
+  status(actionId: string): Promise<string>;
+  /** The action's evidence events in chain order, optionally of one type. */
+  events(actionId: string, type?: string): Promise<AuditEventRow[]>;
   close(): Promise<void>;
 };
 
@@ -93,6 +99,13 @@ export async function startHarness(
     agentId: agent.id,
     post,
     get,
+    status: async (actionId) => (await get(`/v1/actions/${actionId}`)).body.status as string,
+    events: (actionId, type) =>
+      db.db
+        .select()
+        .from(auditEvents)
+        .where(type ? and(eq(auditEvents.actionId, actionId), eq(auditEvents.type, type)) : eq(auditEvents.actionId, actionId))
+        .orderBy(asc(auditEvents.seq)),
     async close() {
       await app.close();
       await executor.close();
