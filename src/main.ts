@@ -15,6 +15,8 @@ import { escalateDueApprovals } from './approvals/escalate';
 import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
 import type { IntakeDeps } from './intake/service';
+import { createIntakeWriter } from './intake/batch-writer';
+import { createCredentialCache } from './auth/credential-cache';
 import { mcpRouter } from './mcp';
 import { adminRouter } from './controls/admin-routes';
 import { createRateLimiter } from './controls/rate-limit';
@@ -22,7 +24,7 @@ import { budgetReleaseControls } from './controls/budget-release';
 import { compileContracts } from './contracts/validate';
 import { problemHandler } from './http/problem-response';
 import { connectRedis } from './queue/connection';
-import { createCommitQueue } from './queue/commit-queue';
+import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
 import { startCardWorker } from './queue/card-worker';
@@ -157,6 +159,13 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       policy,
       config,
       rateLimiter,
+      // Allowed actions are written in group commits and enqueued once their batch has committed; if that
+      // enqueue fails they stay `queued` without a job until reconciliation queues them again.
+      writer: createIntakeWriter(db, {
+        afterCommit: (ids) =>
+          void enqueueCommits(commitQueue, ids).catch((err) => logger.warn({ err, count: ids.length }, 'could not enqueue commits; reconciliation will')),
+      }),
+      credentials: createCredentialCache(db),
       afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
       onDecision: (decision, status) => metrics.decided(decision, status),
       shutdown: shutdown.signal,

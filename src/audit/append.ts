@@ -55,23 +55,28 @@ export type ChainedFields = {
 
 /** The hash of one event: SHA-256 over the previous hash in its lane and the canonical JSON of the event's fields. */
 export function eventHash(prevHash: string, e: ChainedFields): string {
-  return sha256Hex(
-    prevHash +
-      canonicalJson({
-        seq: Number(e.seq),
-        chain_lane: e.chainLane,
-        id: e.id,
-        schema_version: e.schemaVersion,
-        type: e.type,
-        action_id: e.actionId,
-        correlation_id: e.correlationId,
-        agent_id: e.agentId,
-        actor: e.actor,
-        policy_version: e.policyVersion,
-        data: e.data,
-        created_at: e.createdAt.toISOString(),
-      }),
-  );
+  return sha256Hex(prevHash + canonicalEventJson(e, Number(e.seq), e.createdAt.toISOString()));
+}
+
+/**
+ * The canonical JSON (RFC 8785) that an event's hash covers. The one definition of what is hashed: the
+ * appenders here and in intake_commit (src/audit/chain-template.ts) and `audit verify` all use it.
+ */
+export function canonicalEventJson(e: Omit<ChainedFields, 'seq' | 'createdAt'>, seq: number, createdAtIso: string): string {
+  return canonicalJson({
+    seq,
+    chain_lane: e.chainLane,
+    id: e.id,
+    schema_version: e.schemaVersion,
+    type: e.type,
+    action_id: e.actionId,
+    correlation_id: e.correlationId,
+    agent_id: e.agentId,
+    actor: e.actor,
+    policy_version: e.policyVersion,
+    data: e.data,
+    created_at: createdAtIso,
+  });
 }
 
 // The lane a transaction has already locked: later appends in it reuse the lane, so a transaction never

@@ -9,6 +9,12 @@ import { AGENT_TOKEN_PREFIX, displayPrefix, generateToken, hashToken } from './t
 
 export type Agent = Pick<AgentRow, 'id' | 'name' | 'owner' | 'scopes' | 'status' | 'rateLimitPerMinute'>;
 
+/**
+ * Who an agent request acts as. `verifiedBy: 'cache'` marks credentials served from the per-instance cache
+ * (src/auth/credential-cache.ts): only the allow path, whose single write re-checks them, trusts those.
+ */
+export type Principal = { agent: Agent; tokenId: string; verifiedBy?: 'cache' };
+
 export class AgentInputError extends Error {}
 
 /** Creates an agent identity and its first token. The token is returned once and stored only as a hash. */
@@ -72,30 +78,38 @@ function toAgent(row: AgentRow): Agent {
  * Resolves a bearer token to its agent. Read from Postgres on every request so a revocation or kill
  * takes effect on every instance at once.
  */
-export async function authenticateAgent(db: DbOrTx, token: string): Promise<{ agent: Agent; tokenId: string } | null> {
+export async function authenticateAgent(db: DbOrTx, token: string): Promise<Principal | null> {
   if (!token.startsWith(AGENT_TOKEN_PREFIX)) return null;
   // Runs on every agent request: a prepared statement (src/db/prepared.ts), so the query is built once.
   // `now` is sent as ISO text (as drizzle's timestamp column would encode the Date) for both drivers.
-  const rows = await preparedOn(db, 'authenticate_agent', tokenLookup).execute({ tokenHash: hashToken(token), now: new Date().toISOString() });
+  const rows = await preparedOn(db, 'authenticate_agent', tokenLookup('token_hash')).execute({ key: hashToken(token), now: new Date().toISOString() });
   const row = rows[0];
   if (!row) return null;
   return { agent: toAgent(row.agent), tokenId: row.tokenId };
 }
 
-function tokenLookup(db: DbOrTx, name: string) {
-  return db
-    .select({ agent: agents, tokenId: agentTokens.id })
-    .from(agentTokens)
-    .innerJoin(agents, eq(agents.id, agentTokens.agentId))
-    .where(
-      and(
-        eq(agentTokens.tokenHash, sql.placeholder('tokenHash')),
-        isNull(agentTokens.revokedAt),
-        or(isNull(agentTokens.expiresAt), gt(agentTokens.expiresAt, sql.placeholder('now'))),
-      ),
-    )
-    .limit(1)
-    .prepare(name);
+/** The same check by token id: a request whose credentials changed while it ran looks them up again. */
+export async function authenticateAgentByTokenId(db: DbOrTx, tokenId: string): Promise<Principal | null> {
+  const rows = await preparedOn(db, 'authenticate_agent_by_token_id', tokenLookup('id')).execute({ key: tokenId, now: new Date().toISOString() });
+  const row = rows[0];
+  return row ? { agent: toAgent(row.agent), tokenId: row.tokenId } : null;
+}
+
+function tokenLookup(by: 'token_hash' | 'id') {
+  return (db: DbOrTx, name: string) =>
+    db
+      .select({ agent: agents, tokenId: agentTokens.id })
+      .from(agentTokens)
+      .innerJoin(agents, eq(agents.id, agentTokens.agentId))
+      .where(
+        and(
+          eq(by === 'id' ? agentTokens.id : agentTokens.tokenHash, sql.placeholder('key')),
+          isNull(agentTokens.revokedAt),
+          or(isNull(agentTokens.expiresAt), gt(agentTokens.expiresAt, sql.placeholder('now'))),
+        ),
+      )
+      .limit(1)
+      .prepare(name);
 }
 
 export function isInScope(agent: Pick<Agent, 'scopes'>, actionClass: string): boolean {

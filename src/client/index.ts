@@ -51,7 +51,7 @@ export class CountersignClient {
   }
 
   /**
-   * Proposes an action. Resolves with the action (approved, pending_approval or previewed); a denial and
+   * Proposes an action. Resolves with the action (queued when policy allowed it, pending_approval or previewed); a denial and
    * every other refusal reject with a CountersignError carrying the problem code (`policy-denied`, …).
    */
   async requestAction(input: RequestActionInput, opts: { signal?: AbortSignal } = {}): Promise<ActionView> {

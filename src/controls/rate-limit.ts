@@ -19,12 +19,17 @@ local tat = now
 local stored = redis.call('GET', key)
 if stored then tat = math.max(tonumber(stored), now) end
 local new_tat = tat + cost * interval
-if new_tat - now > period then
+if cost > 0 and new_tat - now > period then
   local remaining = math.floor((period - (tat - now)) / interval)
   if remaining < 0 then remaining = 0 end
   return {0, remaining, math.ceil(tat - now), math.ceil(new_tat - now - period)}
 end
-if cost > 0 then
+if cost < 0 then
+  -- A refund (a request that turned out to be a replay): give its slot back, never beyond a full quota.
+  new_tat = math.max(new_tat, now)
+  if new_tat <= now then redis.call('DEL', key) end
+end
+if cost ~= 0 and new_tat > now then
   redis.call('SET', key, string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now) + 1)
 end
 return {1, math.floor((period - (new_tat - now)) / interval), math.ceil(new_tat - now), 0}
@@ -47,7 +52,7 @@ export type RateLimitState = {
 export type RateLimitSubject = { id: string; rateLimitPerMinute: number | null };
 
 export type RateLimiter = {
-  /** Takes `cost` requests from the agent's quota (0 only reads the state). Throws when Redis is unavailable. */
+  /** Takes `cost` requests from the agent's quota (0 only reads the state, -1 gives one back). Throws when Redis is unavailable. */
   take(agent: RateLimitSubject, cost?: number): Promise<RateLimitState>;
   close(): void;
 };
@@ -141,6 +146,19 @@ export async function peekRateLimitHeaders(limiter: RateLimiter | undefined, age
   if (!limiter) return {};
   try {
     return rateLimitHeaders(await limiter.take(agent, 0));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Gives back the request `enforceRateLimit` took, for a request that turned out to be an idempotent replay
+ * (the allow path learns that only from its write): replays are not counted. Returns the headers to send.
+ */
+export async function refundRateLimit(limiter: RateLimiter | undefined, agent: RateLimitSubject): Promise<Record<string, string>> {
+  if (!limiter) return {};
+  try {
+    return rateLimitHeaders(await limiter.take(agent, -1));
   } catch {
     return {};
   }

@@ -29,6 +29,17 @@ export async function insertAsJson<T extends Record<string, unknown>>(
 
 /** The statement `insertAsJson` runs, for use inside a larger one (e.g. a CTE); `rows` must not be empty. */
 export function jsonInsertSql(table: PgTable, rows: Array<Record<string, unknown>>, tail?: SQL): SQL {
+  const { names, payload } = columnJson(table, rows);
+  const list = sql.raw(names.map((n) => `"${n}"`).join(', '));
+  const name = sql.raw(`"${getTableName(table)}"`);
+  return sql`insert into ${name} (${list}) select ${list} from jsonb_populate_recordset(null::${name}, ${JSON.stringify(payload)}::jsonb) ${tail ?? sql``}`;
+}
+
+/**
+ * Rows keyed by column name (snake_case), as `jsonb_populate_recordset` reads them: the keys of the first
+ * row whose value is not `undefined`, every row with the same keys (a missing value is sent as null).
+ */
+export function columnJson(table: PgTable, rows: Array<Record<string, unknown>>): { names: string[]; payload: Array<Record<string, unknown>> } {
   const columns = getTableColumns(table);
   const keys = Object.keys(rows[0]!).filter((k) => rows[0]![k] !== undefined);
   const names = keys.map((k) => {
@@ -37,7 +48,5 @@ export function jsonInsertSql(table: PgTable, rows: Array<Record<string, unknown
     return column.name;
   });
   const payload = rows.map((row) => Object.fromEntries(keys.map((k, i) => [names[i], row[k] ?? null])));
-  const list = sql.raw(names.map((n) => `"${n}"`).join(', '));
-  const name = sql.raw(`"${getTableName(table)}"`);
-  return sql`insert into ${name} (${list}) select ${list} from jsonb_populate_recordset(null::${name}, ${JSON.stringify(payload)}::jsonb) ${tail ?? sql``}`;
+  return { names, payload };
 }

@@ -21,7 +21,7 @@ export function intakeRouter(deps: IntakeDeps): Router {
     next();
   };
 
-  router.post('/actions', requireAgent(deps.db), requireJson, json, async (req, res, next) => {
+  router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, json, async (req, res, next) => {
     try {
       const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () => createAction(deps, req.principal!, req.body));
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);

@@ -5,26 +5,27 @@ import { jsonInsertSql } from '../db/json-insert';
 import { execRows } from '../db/exec';
 import { actions, commitOutbox, type ActionRow } from '../db/schema';
 import type { FileConfig } from '../config/file-config';
-import type { Agent } from '../auth/agents';
-import { isInScope } from '../auth/agents';
+import { authenticateAgentByTokenId, isInScope, type Agent, type Principal } from '../auth/agents';
+import type { CredentialCache } from '../auth/credential-cache';
 import { appendEvents, type AuditEventInput } from '../audit/append';
 import { resolveExecutor } from '../executor/registry';
-import { Problem } from '../lib/errors';
+import { Problem, isProblem } from '../lib/errors';
 import { newId } from '../lib/ids';
 import { canonicalHash } from '../lib/canonical-json';
 import type { Decision, PolicyBundle } from '../policy';
 import type { ActionStatus } from '../approvals/status';
 import { toActionView } from './action-view';
 import { payloadHash } from './payload-hash';
-import { createActionRequest, isValidActionClass, type CreateActionRequest } from './schemas';
+import { createActionRequestChecked, isValidActionClass, type CreateActionRequest } from './schemas';
 import { zodProblem } from './zod-problem';
 import { enforceContract } from '../contracts/validate';
 import { findRecentPreview, requestPreview } from '../contracts/dry-run';
-import { enforceRateLimit, type RateLimiter } from '../controls/rate-limit';
-import { drawBudgets } from '../controls/budgets';
+import { enforceRateLimit, refundRateLimit, type RateLimiter } from '../controls/rate-limit';
+import { budgetClaims, drawBudgets } from '../controls/budgets';
 import { auditRefusal } from '../controls/refusals';
 import { assertAgentActive } from '../controls/kill-switch';
 import type { ReceiptSigner } from '../receipts';
+import type { IntakeWriter } from './batch-writer';
 
 export type IntakeDeps = {
   db: Db;
@@ -40,15 +41,50 @@ export type IntakeDeps = {
   shutdown?: AbortSignal;
   /** Signs the receipt returned with every decision (src/receipts). */
   receipts?: ReceiptSigner;
+  /**
+   * The allow path's group-commit writer (src/intake/batch-writer.ts). Without it allowed actions take the
+   * general path (transaction + outbox relay), as do allowed actions that draw on a budget.
+   */
+  writer?: IntakeWriter;
+  /** The route's credential cache: told about tokens whose credentials turned out to have changed. */
+  credentials?: CredentialCache;
 };
 
 export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean; headers?: Record<string, string> };
 
-export type Principal = { agent: Agent; tokenId: string };
+export type { Principal };
 
-/** Turns an agent's request into an action: validate → scope → executor → idempotency → policy → record. */
+/** Said by one attempt when it must run again with credentials read from the database. */
+type Recheck = { recheck: 'cached' | 'changed' };
+
+/**
+ * Turns an agent's request into an action: validate → scope → executor → policy → idempotency → rate limit →
+ * record. A principal from the credential cache is trusted only where the write re-checks it (the allow
+ * path); elsewhere, and whenever the write finds the credentials changed, the attempt runs again with
+ * credentials read from the database.
+ */
 export async function createAction(deps: IntakeDeps, principal: Principal, raw: unknown): Promise<IntakeResponse> {
-  const parsed = createActionRequest.safeParse(raw);
+  let current = principal;
+  for (let round = 0; ; round++) {
+    const result = await attemptCreate(deps, current, raw);
+    if (!('recheck' in result)) return result;
+    if (result.recheck === 'changed') deps.credentials?.forget(current.tokenId);
+    if (round === 2) {
+      throw new Problem('service-unavailable', "the agent's credentials kept changing while this request was processed; retry it", {
+        retryAfterSeconds: 1,
+      });
+    }
+    const fresh = await authenticateAgentByTokenId(deps.db, current.tokenId);
+    if (!fresh) {
+      throw new Problem('unauthenticated', 'the token is invalid, expired or revoked', { headers: { 'WWW-Authenticate': 'Bearer realm="countersign"' } });
+    }
+    current = fresh;
+  }
+}
+
+async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknown): Promise<IntakeResponse | Recheck> {
+  const cached = principal.verifiedBy === 'cache';
+  const parsed = createActionRequestChecked.safeParse(raw);
   if (!parsed.success) throw zodProblem(parsed.error);
   const req = parsed.data;
   const { agent } = principal;
@@ -59,6 +95,8 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
       `action_class "${req.action_class.slice(0, 200)}" must match ^[a-z0-9_]+(\\.[a-z0-9_]+)+$`,
     );
   }
+  // A refusal is only ever made on credentials read from the database.
+  if (cached && (agent.status !== 'active' || !isInScope(agent, req.action_class))) return { recheck: 'cached' };
   if (agent.status !== 'active') throw new Problem('agent-suspended', `agent ${agent.name} is suspended`);
   if (!isInScope(agent, req.action_class)) {
     await appendEvents(deps.db, [
@@ -80,17 +118,22 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
   enforceContract(executor, req.action_class, req.params);
 
   const requestHash = canonicalHash(req);
-  const existing = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
-  if (existing) return replayOrConflict(existing, requestHash);
-  const rateHeaders = await enforceRateLimit(deps.rateLimiter, agent);
-
   const bundle = deps.policy.current();
   const decision = bundle.evaluate({ action_class: req.action_class, context: req.context, params: req.params });
   const planned = planAction(deps.config, req, decision);
   const id = newId('action');
   const correlationId = req.correlation_id ?? id;
-  const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name });
   const budgetSubject = { agentId: agent.id, agentName: agent.name, actionClass: req.action_class, correlationId, params: req.params, context: req.context };
+  if (deps.writer && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0) {
+    return createQueued(deps, deps.writer, principal, { req, requestHash, executor: executor.name, decision: planned.decision, id, correlationId });
+  }
+  if (cached) return { recheck: 'cached' };
+
+  const existing = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
+  if (existing) return replayOrConflict(existing, requestHash);
+  const rateHeaders = await enforceRateLimit(deps.rateLimiter, agent);
+
+  const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name });
   const refused = auditRefusal(deps.db, { agentId: agent.id, correlationId, actionClass: req.action_class, idempotencyKey: req.idempotency_key });
   // A dry run asks the executor for its preview when policy would not deny it; nothing is queued.
   let preview: unknown = null;
@@ -109,49 +152,8 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
     // The approval card shows what a recent dry run of exactly this payload said would change.
     preview = await findRecentPreview(deps.db, agent.id, hash);
   }
-  const now = new Date();
-  const expiresAt =
-    planned.status === 'pending_approval' && planned.decision.escalation
-      ? new Date(now.getTime() + planned.decision.escalation.timeout_seconds * 1000)
-      : null;
-
-  const row: typeof actions.$inferInsert = {
-    id,
-    agentId: agent.id,
-    actionClass: req.action_class,
-    params: req.params,
-    context: req.context,
-    executor: executor.name,
-    dryRun: req.dry_run,
-    preview,
-    idempotencyKey: req.idempotency_key,
-    requestHash,
-    correlationId,
-    justification: req.justification,
-    onBehalfOf: req.on_behalf_of ?? null,
-    payloadHash: hash,
-    status: planned.status,
-    decision: planned.decision.decision,
-    ruleId: planned.decision.rule_id,
-    reasoning: planned.decision.reasoning,
-    policyVersion: planned.decision.policy_version,
-    escalation: planned.decision.escalation as Record<string, unknown> | null,
-    approverGroup: planned.decision.escalation?.via ?? null,
-    approvalsRequired: planned.decision.escalation?.approvals ?? 0,
-    expiresAt,
-    approvedAt: planned.status === 'approved' ? now : null,
-    approvedPayloadHash: planned.status === 'approved' ? hash : null,
-    createdAt: now,
-    updatedAt: now,
-  };
-  const response = responseFor({ ...row, preview: row.preview ?? null, result: null, failure: null } as ActionRow);
-  // The signed receipt is part of the first response, so a replay returns the very same receipt.
-  if (deps.receipts) {
-    const approvers = planned.status === 'approved' ? ['policy'] : [];
-    response.body.receipt = await deps.receipts.receiptFor(deps.db, { ...row, preview: null, result: null, failure: null } as ActionRow, approvers);
-  }
-  row.responseStatus = response.status;
-  row.responseBody = response.body;
+  const row = actionRow({ id, agentId: agent.id, req, executor: executor.name, requestHash, correlationId, hash, planned, preview });
+  const response = await signedResponse(deps, row);
 
   const inserted = await deps.db.transaction(async (tx) => {
     await assertAgentActive(tx, agent);
@@ -162,16 +164,136 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
     await appendEvents(tx, evidenceForCreation(row, agent, req, planned.decision));
     return true;
   }).catch(refused);
-  if (!inserted) {
-    // A concurrent request with the same key won the insert: answer as its replay (or conflict).
-    const winner = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
-    if (!winner) throw new Problem('idempotency-in-progress', 'a request with this idempotency key is in progress');
-    return replayOrConflict(winner, requestHash);
-  }
+  if (!inserted) return answerDuplicate(deps.db, agent.id, req.idempotency_key, requestHash);
   deps.onDecision?.(planned.decision.decision, planned.status);
   if (planned.status === 'approved') deps.afterCommit?.actionApproved?.(id);
   if (planned.status === 'pending_approval') deps.afterCommit?.approvalRequested?.(id);
   return { ...response, replayed: false, headers: rateHeaders };
+}
+
+type QueuedInput = {
+  req: CreateActionRequest;
+  requestHash: string;
+  executor: string;
+  decision: Decision;
+  id: string;
+  correlationId: string;
+};
+
+/**
+ * The allow path: the action is recorded already `queued`, with its evidence (requested, decided, approved,
+ * queued), by the group-commit writer, and enqueued once its batch has committed. Idempotency is settled by
+ * the write itself (a taken key inserts nothing), so the only look-up is for replays; a request refused by
+ * the rate limit still gets its replay when one exists.
+ */
+async function createQueued(deps: IntakeDeps, writer: IntakeWriter, principal: Principal, q: QueuedInput): Promise<IntakeResponse | Recheck> {
+  const { agent } = principal;
+  const { req } = q;
+  let rateHeaders: Record<string, string> | undefined;
+  try {
+    rateHeaders = await enforceRateLimit(deps.rateLimiter, agent);
+  } catch (err) {
+    if (!isProblem(err) || err.code !== 'rate-limited') throw err;
+    const existing = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
+    if (existing) return replayOrConflict(existing, q.requestHash);
+    throw err;
+  }
+  const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: q.executor });
+  const planned: Planned = { status: 'queued', decision: q.decision };
+  const row = actionRow({ ...q, agentId: agent.id, hash, planned, preview: null });
+  const response = await signedResponse(deps, row);
+  const events = evidenceForCreation(row, agent, req, q.decision);
+  events.push({ ...eventBaseOf(row, q.decision), type: 'commit.queued', actor: 'system', data: { executor: q.executor } });
+  const outcome = await writer.write({
+    row: row as typeof row & { id: string },
+    events,
+    credentials: { agentId: agent.id, tokenId: principal.tokenId, scopes: agent.scopes, rateLimitPerMinute: agent.rateLimitPerMinute },
+  });
+  if (outcome === 'stale-credentials') {
+    await refundRateLimit(deps.rateLimiter, agent); // the next attempt takes its own
+    return { recheck: 'changed' };
+  }
+  if (outcome === 'duplicate') {
+    const replay = await answerDuplicate(deps.db, agent.id, req.idempotency_key, q.requestHash).catch(async (err) => {
+      await refundRateLimit(deps.rateLimiter, agent);
+      throw err;
+    });
+    return { ...replay, headers: await refundRateLimit(deps.rateLimiter, agent) };
+  }
+  deps.onDecision?.(q.decision.decision, 'queued');
+  return { ...response, replayed: false, headers: rateHeaders };
+}
+
+/** The action row as first recorded; `approved` and `queued` rows carry their approval by policy. */
+function actionRow(a: {
+  id: string;
+  agentId: string;
+  req: CreateActionRequest;
+  executor: string;
+  requestHash: string;
+  correlationId: string;
+  hash: string;
+  planned: Planned;
+  preview: unknown;
+}): typeof actions.$inferInsert {
+  const { req, planned } = a;
+  const now = new Date();
+  const approved = planned.status === 'approved' || planned.status === 'queued';
+  return {
+    id: a.id,
+    agentId: a.agentId,
+    actionClass: req.action_class,
+    params: req.params,
+    context: req.context,
+    executor: a.executor,
+    dryRun: req.dry_run,
+    preview: a.preview,
+    idempotencyKey: req.idempotency_key,
+    requestHash: a.requestHash,
+    correlationId: a.correlationId,
+    justification: req.justification,
+    onBehalfOf: req.on_behalf_of ?? null,
+    payloadHash: a.hash,
+    status: planned.status,
+    decision: planned.decision.decision,
+    ruleId: planned.decision.rule_id,
+    reasoning: planned.decision.reasoning,
+    policyVersion: planned.decision.policy_version,
+    escalation: planned.decision.escalation as Record<string, unknown> | null,
+    approverGroup: planned.decision.escalation?.via ?? null,
+    approvalsRequired: planned.decision.escalation?.approvals ?? 0,
+    expiresAt:
+      planned.status === 'pending_approval' && planned.decision.escalation
+        ? new Date(now.getTime() + planned.decision.escalation.timeout_seconds * 1000)
+        : null,
+    approvedAt: approved ? now : null,
+    approvedPayloadHash: approved ? a.hash : null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * The first response, with its signed receipt, stored on the row: a replay returns the very same bytes,
+ * receipt included.
+ */
+async function signedResponse(deps: IntakeDeps, row: typeof actions.$inferInsert): Promise<{ status: number; body: Record<string, unknown> }> {
+  const full = { ...row, preview: row.preview ?? null, result: null, failure: null } as ActionRow;
+  const response = responseFor(full);
+  if (deps.receipts) {
+    const approvers = row.approvedAt ? ['policy'] : [];
+    response.body.receipt = await deps.receipts.receiptFor(deps.db, { ...full, preview: null }, approvers);
+  }
+  row.responseStatus = response.status;
+  row.responseBody = response.body;
+  return response;
+}
+
+/** A concurrent request with the same key won the insert: answer as its replay (or conflict). */
+async function answerDuplicate(db: Db, agentId: string, key: string, requestHash: string): Promise<IntakeResponse> {
+  const winner = await findByIdempotencyKey(db, agentId, key);
+  if (!winner) throw new Problem('idempotency-in-progress', 'a request with this idempotency key is in progress');
+  return replayOrConflict(winner, requestHash);
 }
 
 /**
@@ -214,12 +336,7 @@ function evidenceForCreation(
   req: CreateActionRequest,
   decision: Decision,
 ): AuditEventInput[] {
-  const base = {
-    actionId: row.id,
-    correlationId: row.correlationId,
-    agentId: agent.id,
-    policyVersion: decision.policy_version,
-  };
+  const base = eventBaseOf(row, decision);
   const events: AuditEventInput[] = [
     {
       ...base,
@@ -248,14 +365,19 @@ function evidenceForCreation(
         rule_id: decision.rule_id,
         reasoning: decision.reasoning,
         escalation: decision.escalation,
-        status: row.status,
+        // What the decision made of it (an allowed action is recorded `queued` with commit.queued next).
+        status: row.status === 'queued' ? 'approved' : row.status,
       },
     },
   ];
-  if (row.status === 'approved') {
+  if (row.approvedAt) {
     events.push({ ...base, type: 'action.approved', actor: 'system', data: { by: 'policy', rule_id: decision.rule_id, payload_hash: row.payloadHash } });
   }
   return events;
+}
+
+function eventBaseOf(row: typeof actions.$inferInsert, decision: Decision) {
+  return { actionId: row.id, correlationId: row.correlationId, agentId: row.agentId, policyVersion: decision.policy_version };
 }
 
 function responseFor(row: ActionRow): { status: number; body: Record<string, unknown> } {

@@ -51,7 +51,7 @@ export function registerTools(server: McpServer, deps: IntakeDeps, principal: Pr
     {
       title: 'Request an action',
       description:
-        'Propose an action for policy and, when needed, human approval in Slack. Returns the action (status approved, pending_approval or previewed) or a problem (policy-denied, out-of-scope, rate-limited…).',
+        'Propose an action for policy and, when needed, human approval in Slack. Returns the action (status queued when policy allowed it, pending_approval or previewed) or a problem (policy-denied, out-of-scope, rate-limited…).',
       inputSchema: requestActionInput,
     },
     async (args) => {

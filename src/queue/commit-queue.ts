@@ -26,3 +26,8 @@ export function createCommitQueue(connection: Redis, prefix: string): Queue<Comm
 export async function enqueueCommit(queue: Queue<CommitJob>, actionId: string, delayMs = 0): Promise<void> {
   await queue.add('commit', { action_id: actionId }, { ...COMMIT_JOB_OPTIONS, jobId: actionId, delay: delayMs });
 }
+
+/** Several commits in one round trip (the intake's batches). */
+export async function enqueueCommits(queue: Queue<CommitJob>, actionIds: string[]): Promise<void> {
+  await queue.addBulk(actionIds.map((id) => ({ name: 'commit', data: { action_id: id }, opts: { ...COMMIT_JOB_OPTIONS, jobId: id } })));
+}

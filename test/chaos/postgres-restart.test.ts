@@ -86,14 +86,15 @@ describe('chaos: PostgreSQL restarted under load', () => {
     expect(rows.map((r) => r.idempotency_key).sort()).toEqual([...keys].sort());
     const ids = rows.map((r) => r.id);
 
-    // Nothing half-written: every action has its request and decision evidence and its commit intent.
+    // Nothing half-written: every action has its request and decision evidence and was queued with them
+    // (the allow path writes all of it in one statement, drizzle/0008).
     const evidence = await db.sql`
       select a.id,
              (select count(*)::int from audit_events e where e.action_id = a.id and e.type = 'action.requested') as requested,
              (select count(*)::int from audit_events e where e.action_id = a.id and e.type = 'policy.decided') as decided,
-             (select count(*)::int from commit_outbox o where o.action_id = a.id) as outbox
+             (select count(*)::int from audit_events e where e.action_id = a.id and e.type = 'commit.queued') as queued
       from actions a`;
-    expect(evidence.filter((e) => e.requested !== 1 || e.decided !== 1 || e.outbox !== 1)).toEqual([]);
+    expect(evidence.filter((e) => e.requested !== 1 || e.decided !== 1 || e.queued !== 1)).toEqual([]);
     // The evidence chain has no gap or fork across the restart.
     const chain = await verifyChain(db.db);
     expect(chain.break).toBeNull();

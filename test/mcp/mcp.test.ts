@@ -55,7 +55,7 @@ describe('MCP endpoint (official SDK client over Streamable HTTP)', () => {
     const res = await client.callTool({ name: 'request_action', arguments: { action_class: 'external_automation.read.jobs', context: {}, justification: 'look' } });
     expect(res.isError).toBeFalsy();
     const action = body(res);
-    expect(action.status).toBe('approved');
+    expect(action.status).toBe('queued');
     expect(action.agent_id).toBe(h.agentId);
     expect(action.idempotency_key).toMatch(/^mcp-/);
     const done = await eventually(async () => {

@@ -37,17 +37,17 @@ describe('/metrics', () => {
     expect((await h.post(actionRequest({ context: { target_count: 40 } }))).status).toBe(403);
     expect((await h.post(actionRequest())).status).toBe(201);
     const text = await scrape();
-    expect(sample(text, 'countersign_decisions_total', { decision: 'allow', status: 'approved' })).toBe(1);
+    expect(sample(text, 'countersign_decisions_total', { decision: 'allow', status: 'queued' })).toBe(1);
     expect(sample(text, 'countersign_decisions_total', { decision: 'deny', status: 'denied' })).toBe(1);
     expect(sample(text, 'countersign_decisions_total', { decision: 'escalate', status: 'pending_approval' })).toBe(1);
   });
 
   it('does not count a replay as a second decision', async () => {
     const body = actionRequest({ action_class: 'external_automation.read.jobs', context: {} });
-    const before = sample(await scrape(), 'countersign_decisions_total', { decision: 'allow', status: 'approved' });
+    const before = sample(await scrape(), 'countersign_decisions_total', { decision: 'allow', status: 'queued' });
     await h.post(body);
     await h.post(body);
-    expect(sample(await scrape(), 'countersign_decisions_total', { decision: 'allow', status: 'approved' })).toBe(before + 1);
+    expect(sample(await scrape(), 'countersign_decisions_total', { decision: 'allow', status: 'queued' })).toBe(before + 1);
   });
 
   it('counts problem responses by code', async () => {
