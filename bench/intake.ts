@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { benchServices } from './lib/services';
 import { httpLoad } from './lib/http-load';
 import { closedLoop, round, type Figures } from './lib/stats';
+import { authenticateAgent } from '../src/auth/agents';
+import { createIntakeWriter } from '../src/intake/batch-writer';
+import { queuedWrite } from '../test/support/queued-write';
 
 /** Main-thread (server, or baseline client) event-loop busy time per request: CPU cost that a loaded machine does not hide. */
 type Cost = { event_loop_ms_per_request: number };
@@ -11,6 +14,12 @@ export type IntakeLevel = {
   concurrency: number;
   countersign: Figures & Cost & { statuses: Record<string, number> };
   baseline: Figures & Cost;
+  /**
+   * Reference, not a target: the allow path's records alone (action row + four chained evidence events,
+   * credentials re-checked) through the intake's own group-commit writer, without HTTP, auth, policy or
+   * receipts. What the evidence design costs in the database, measured in the same run.
+   */
+  records_only: Figures & { ratio_to_baseline: number };
   /** Countersign requests/s ÷ raw INSERTs/s. Target ≥ 0.5. */
   ratio: number;
 };
@@ -23,11 +32,13 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
   const durationMs = opts.durationMs ?? 3000;
   const svc = await benchServices('intake');
   try {
-    // API only: the allow path records the action, its evidence and the outbox row, and the relay enqueues
-    // the commit in BullMQ; no worker drains it, so the executor is not part of this figure.
+    // API only: the allow path records the action (queued) and its evidence and enqueues the commit in
+    // BullMQ; no worker drains it, so the executor is not part of this figure.
     const app = await svc.start({}, { workers: false });
     const { token } = await svc.agent('bench-intake');
     await svc.db.sql`create table bench_raw_insert (id text primary key, agent_id text not null, body jsonb not null, created_at timestamptz not null default now())`;
+    const principal = (await authenticateAgent(svc.db.db, token))!;
+    const writer = createIntakeWriter(svc.db.db);
     const body = { action_class: 'external_automation.read.jobs', params: { name: 'bench' }, context: {}, justification: 'benchmark' };
     const levels: IntakeLevel[] = [];
     for (const concurrency of LEVELS) {
@@ -49,12 +60,14 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
         return svc.db.sql`insert into bench_raw_insert (id, agent_id, body) values (${id}, ${'agt_bench'}, ${JSON.stringify({ ...body, idempotency_key: id })}::jsonb)`;
       });
       const baselineBusyMs = performance.eventLoopUtilization(elu1).active;
+      const records = await closedLoop(concurrency, warmupMs, durationMs, () => writer.write(queuedWrite(principal)));
       // Event-loop busy time spans warm-up too, while requests are counted in the measured window only.
       const scale = (warmupMs + durationMs) / durationMs;
       levels.push({
         concurrency,
         countersign: { ...countersign, event_loop_ms_per_request: round(serverBusyMs / Math.max(1, countersign.requests * scale), 3) },
         baseline: { ...baseline, event_loop_ms_per_request: round(baselineBusyMs / Math.max(1, baseline.requests * scale), 3) },
+        records_only: { ...records, ratio_to_baseline: round(records.throughput_per_s / baseline.throughput_per_s, 3) },
         ratio: round(countersign.throughput_per_s / baseline.throughput_per_s, 3),
       });
     }
@@ -63,7 +76,8 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
       target_ratio: 0.5,
       levels,
       notes: [
-        'Countersign: POST /v1/actions (allowed read) over keep-alive HTTP from a worker thread; bearer auth, rate limit, policy, action + evidence + outbox rows in one transaction, relay enqueue to BullMQ',
+        'Countersign: POST /v1/actions (allowed read) over keep-alive HTTP from a worker thread; bearer auth, rate limit, policy, signed receipt, the action row (queued) and its four evidence events written by the group-commit writer (one intake_commit call per batch), BullMQ addBulk per batch',
+        'records_only (reference): the same records written by the intake writer (intake_commit, group commit) at the same concurrency, without HTTP, auth, rate limit, policy or receipts: the database floor of the allow path',
         'baseline: single-row INSERT of a similar JSON body through postgres.js (same driver, same pool size 10, same database) at the same concurrency',
         `each level: ${warmupMs} ms warm-up, ${durationMs} ms measured`,
         'event_loop_ms_per_request: main-thread busy time (performance.eventLoopUtilization) per request — the JavaScript cost of one request, which CPU contention from other processes stretches far less than wall-clock latency',

@@ -25,6 +25,16 @@ export function renderMarkdown(report: Report, externalOutput: Record<string, st
         met(l.ratio >= intake.target_ratio && l.countersign.errors === 0),
       ]);
     }
+    for (const l of intake.levels) {
+      rows.push([
+        `↳ reference: the allow path's records alone, ${l.concurrency} client${l.concurrency > 1 ? 's' : ''}`,
+        `${num(l.records_only.throughput_per_s)} actions/s · p50 ${num(l.records_only.p50_ms, 2)} ms · p99 ${num(l.records_only.p99_ms, 2)} ms (intake writer: action + 4 chained events)`,
+        `${num(l.baseline.throughput_per_s)} INSERT/s`,
+        num(l.records_only.ratio_to_baseline, 2),
+        '—',
+        'the database floor of the allow path',
+      ]);
+    }
   }
   const approval = b.approval_latency as ApprovalLatencyResult | { error: string } | undefined;
   if (failed(approval)) rows.push(['approval latency', 'failed', '', '', '', approval.error.split('\n')[0]!]);

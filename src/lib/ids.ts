@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** One prefix map, so an id in a log says what it is. */
 export const ID_PREFIXES = {
@@ -24,8 +24,21 @@ const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
  */
 export function newId(kind: IdKind): string {
   const time = Date.now().toString(36).padStart(9, '0');
-  const bytes = randomBytes(16);
   let rand = '';
-  for (const b of bytes) rand += ALPHABET[b % 36];
+  for (let i = 0; i < RANDOM_CHARS; i++) rand += ALPHABET[nextRandomByte() % 36];
   return `${ID_PREFIXES[kind]}_${time}${rand}`;
+}
+
+const RANDOM_CHARS = 16;
+// Random bytes are drawn from the OS in blocks (as the uuid package does): one call per 256 ids instead of
+// one per id, which showed in the intake's profile (each request makes about six ids).
+const pool = Buffer.alloc(RANDOM_CHARS * 256);
+let poolAt = pool.length;
+
+function nextRandomByte(): number {
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++]!;
 }
