@@ -189,21 +189,27 @@ type QueuedInput = {
 async function createQueued(deps: IntakeDeps, writer: IntakeWriter, principal: Principal, q: QueuedInput): Promise<IntakeResponse | Recheck> {
   const { agent } = principal;
   const { req } = q;
-  let rateHeaders: Record<string, string> | undefined;
-  try {
-    rateHeaders = await enforceRateLimit(deps.rateLimiter, agent);
-  } catch (err) {
-    if (!isProblem(err) || err.code !== 'rate-limited') throw err;
-    const existing = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
-    if (existing) return replayOrConflict(existing, q.requestHash);
-    throw err;
-  }
+  // The limiter's round trip runs while the records are built (CPU work); nothing is written before it answers.
+  const limit = enforceRateLimit(deps.rateLimiter, agent).then(
+    (headers) => ({ headers }),
+    (error: unknown) => ({ error }),
+  );
   const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: q.executor });
   const planned: Planned = { status: 'queued', decision: q.decision };
   const row = actionRow({ ...q, agentId: agent.id, hash, planned, preview: null });
   const response = await signedResponse(deps, row);
   const events = evidenceForCreation(row, agent, req, q.decision);
   events.push({ ...eventBaseOf(row, q.decision), type: 'commit.queued', actor: 'system', data: { executor: q.executor } });
+  const limited = await limit;
+  if ('error' in limited) {
+    const err = limited.error;
+    if (!isProblem(err) || err.code !== 'rate-limited') throw err;
+    // A replay is answered even when the agent is over its limit.
+    const existing = await findByIdempotencyKey(deps.db, agent.id, req.idempotency_key);
+    if (existing) return replayOrConflict(existing, q.requestHash);
+    throw err;
+  }
+  const rateHeaders = limited.headers;
   const outcome = await writer.write({
     row: row as typeof row & { id: string },
     events,
