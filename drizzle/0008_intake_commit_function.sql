@@ -27,10 +27,8 @@ DECLARE
   v_ms double precision;
   v_at timestamptz;
   v_iso text;
-  v_hash text;
   v_prevs text[] := '{}';
   v_hashes text[] := '{}';
-  v_events jsonb := '[]';
   v_i integer := 0;
   e jsonb;
 BEGIN
@@ -38,15 +36,24 @@ BEGIN
   -- key takes anyway, and it conflicts with the kill switch's FOR UPDATE: a kill either commits before this
   -- check (which then sees the agent suspended and its tokens revoked) or waits for this batch to commit (and
   -- then cancels what it wrote).
-  SELECT coalesce(array_agg(ok.action_id), '{}') INTO v_ok FROM (
-    SELECT c.action_id
-    FROM jsonb_to_recordset(p->'credentials') AS c(action_id text, agent_id text, token_id text, scopes text[], rate_limit_per_minute integer)
-    JOIN agents a ON a.id = c.agent_id
-    JOIN agent_tokens t ON t.id = c.token_id AND t.agent_id = a.id
-    WHERE a.status = 'active' AND a.scopes = c.scopes AND a.rate_limit_per_minute IS NOT DISTINCT FROM c.rate_limit_per_minute
+  -- Each distinct credential is checked (and its agent locked) once, however many requests carry it.
+  WITH creds AS (
+    SELECT c.action_id, c.agent_id, c.token_id, c.scopes, c.rate_limit_per_minute
+    FROM jsonb_to_recordset(p->'credentials')
+      AS c(action_id text, agent_id text, token_id text, scopes text[], rate_limit_per_minute integer)),
+  live AS (
+    SELECT d.agent_id, d.token_id, d.scopes, d.rate_limit_per_minute
+    FROM (SELECT DISTINCT agent_id, token_id, scopes, rate_limit_per_minute FROM creds) d
+    JOIN agents a ON a.id = d.agent_id
+    JOIN agent_tokens t ON t.id = d.token_id AND t.agent_id = a.id
+    WHERE a.status = 'active' AND a.scopes = d.scopes
+      AND a.rate_limit_per_minute IS NOT DISTINCT FROM d.rate_limit_per_minute
       AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
     ORDER BY a.id
-    FOR KEY SHARE OF a) ok;
+    FOR KEY SHARE OF a)
+  SELECT coalesce(array_agg(c.action_id), '{}') INTO v_ok
+  FROM creds c JOIN live l ON l.agent_id = c.agent_id AND l.token_id = c.token_id AND l.scopes = c.scopes
+    AND l.rate_limit_per_minute IS NOT DISTINCT FROM c.rate_limit_per_minute;
 
   -- 2. The action rows. A column added later takes its default until this list names it.
   WITH ins AS (
@@ -82,17 +89,17 @@ BEGIN
              WHERE x->>'action_id' = ANY(v_inserted) ORDER BY n LOOP
       v_i := v_i + 1;
       v_prevs[v_i] := v_prev;
-      v_hash := encode(sha256(convert_to(
+      v_prev := encode(sha256(convert_to(
         v_prev || (e->>'head') || v_iso || (e->>'mid') || v_seqs[v_i]::text || (e->>'tail'), 'UTF8')), 'hex');
-      v_hashes[v_i] := v_hash;
-      v_events := v_events || e;
-      v_prev := v_hash;
+      v_hashes[v_i] := v_prev;
     END LOOP;
     INSERT INTO audit_events (seq, chain_lane, id, schema_version, type, action_id, correlation_id, agent_id, actor,
                               policy_version, data, created_at, prev_hash, hash)
     SELECT v_seqs[k], v_lane, x->>'id', x->>'schema_version', x->>'type', x->>'action_id', x->>'correlation_id',
            x->>'agent_id', x->>'actor', x->>'policy_version', x->'data', v_at, v_prevs[k], v_hashes[k]
-    FROM jsonb_array_elements(v_events) WITH ORDINALITY AS t(x, k);
+    FROM (SELECT x, row_number() OVER (ORDER BY n) AS k
+          FROM jsonb_array_elements(p->'events') WITH ORDINALITY AS t(x, n)
+          WHERE x->>'action_id' = ANY(v_inserted)) ev;
   END IF;
 
   RETURN QUERY
