@@ -1,4 +1,5 @@
 import type { ExecutorConfig } from '../config/file-config';
+import { postText } from './http-post';
 import { SIGNATURE_HEADER, signBody } from './signature';
 
 export type ExecutorRequest = {
@@ -18,31 +19,28 @@ export type ExecutorOutcome =
   | { kind: 'terminal'; status: number; body: unknown; latencyMs: number }
   | { kind: 'retriable'; status: number | null; reason: string; latencyMs: number };
 
-/** One signed POST to an executor. 2xx success; 3xx and 4xx terminal (408/429 aside); 5xx / timeout / network error retriable. */
+/**
+ * One signed POST to an executor. 2xx success; 3xx and 4xx terminal (408/429 aside); 5xx / timeout / network error
+ * retriable. A redirect is not followed: it would replay a signed, approved request at a URL nobody configured.
+ */
 export async function callExecutor(executor: ExecutorConfig, request: ExecutorRequest): Promise<ExecutorOutcome> {
   const body = JSON.stringify(request);
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
-  let res: Response;
-  try {
-    res = await fetch(executor.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'idempotency-key': request.idempotency_key,
-        [SIGNATURE_HEADER]: signBody(executor.secret, body),
-        'user-agent': 'countersign',
-      },
-      body,
-      // A redirect would replay a signed, approved request at a URL nobody configured: it is an answer, not a hop.
-      redirect: 'manual',
-      signal: AbortSignal.timeout(executor.timeout_ms),
-    });
-  } catch (e) {
-    const reason = (e as Error).name === 'TimeoutError' ? `timed out after ${executor.timeout_ms} ms` : `network error: ${(e as Error).message}`;
-    return { kind: 'retriable', status: null, reason, latencyMs: elapsed() };
-  }
-  const text = await res.text().catch(() => '');
+  const res = await postText(
+    executor.url,
+    {
+      'content-type': 'application/json',
+      'idempotency-key': request.idempotency_key,
+      [SIGNATURE_HEADER]: signBody(executor.secret, body),
+      'user-agent': 'countersign',
+    },
+    body,
+    executor.timeout_ms,
+  );
+  if (res.kind === 'timeout') return { kind: 'retriable', status: null, reason: `timed out after ${executor.timeout_ms} ms`, latencyMs: elapsed() };
+  if (res.kind === 'network') return { kind: 'retriable', status: null, reason: `network error: ${res.message}`, latencyMs: elapsed() };
+  const text = res.text;
   let parsed: unknown = text;
   try {
     parsed = text ? JSON.parse(text) : null;
