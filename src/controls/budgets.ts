@@ -148,30 +148,58 @@ function exhausted(c: Claim, s: BudgetSubject, reserved: string, spent: string):
 
 const RELEASED_ON = new Set(['denied', 'expired', 'cancelled', 'refused', 'failed']);
 
+/** What reaching `status` does to an action's reservations: spent on `committed`, released on every other end, nothing otherwise. */
+export function settlementOf(status: string): 'spent' | 'released' | null {
+  return status === 'committed' ? 'spent' : RELEASED_ON.has(status) ? 'released' : null;
+}
+
+/** Reservations a transition has just settled (their rows already marked), to be applied to their counters. */
+export type SettledReservation = { budget: string; scopeKey: string; window: string; amount: string; state: 'spent' | 'released' };
+
 /**
  * Settles an action's reservations when it reaches an end: spent on `committed`, given back on every
  * other end. Called by transitionAction in the transition's own transaction, so every path settles and
  * a reservation is settled once (`WHERE state = 'reserved'`).
  */
 export async function settleBudgets(tx: DbOrTx, actionId: string, status: string): Promise<void> {
-  const outcome = status === 'committed' ? 'spent' : RELEASED_ON.has(status) ? 'released' : null;
+  const outcome = settlementOf(status);
   if (!outcome) return;
   const settled = await tx
     .update(budgetReservations)
     .set({ state: outcome, settledAt: sql`now()` })
     .where(and(eq(budgetReservations.actionId, actionId), eq(budgetReservations.state, 'reserved')))
     .returning();
-  settled.sort((a, b) => (a.budget < b.budget ? -1 : a.budget > b.budget ? 1 : 0));
-  for (const r of settled) {
+  await settleCounters(
+    tx,
+    settled.map((r) => ({ budget: r.budget, scopeKey: r.scopeKey, window: r.window, amount: r.amount, state: outcome })),
+  );
+}
+
+/**
+ * Moves settled reservations out of their counters' `reserved` (into `spent` when spent). Counters are
+ * updated one at a time in one global order (budget, scope, window), so transactions settling several
+ * actions at once (the release's group commit) lock counters in the same order as everyone else.
+ */
+export async function settleCounters(tx: DbOrTx, settled: SettledReservation[]): Promise<void> {
+  if (settled.length === 0) return;
+  const sorted = [...settled].sort(compareCounter);
+  for (const r of sorted) {
     await tx
       .update(budgetCounters)
       .set({
         reserved: sql`${budgetCounters.reserved} - ${r.amount}::numeric`,
-        ...(outcome === 'spent' ? { spent: sql`${budgetCounters.spent} + ${r.amount}::numeric` } : {}),
+        ...(r.state === 'spent' ? { spent: sql`${budgetCounters.spent} + ${r.amount}::numeric` } : {}),
         updatedAt: sql`now()`,
       })
       .where(and(eq(budgetCounters.budget, r.budget), eq(budgetCounters.scopeKey, r.scopeKey), eq(budgetCounters.window, r.window)));
   }
+}
+
+function compareCounter(a: Pick<SettledReservation, 'budget' | 'scopeKey' | 'window'>, b: Pick<SettledReservation, 'budget' | 'scopeKey' | 'window'>): number {
+  for (const k of ['budget', 'scopeKey', 'window'] as const) {
+    if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+  }
+  return 0;
 }
 
 /** Current counters for an agent (admin API and tests). */

@@ -43,10 +43,23 @@ export type RecheckDeps = {
 };
 
 /** The checks made again at release (docs/release.md, "Re-checks at release"); the first that fails decides. */
-export async function recheckRelease(deps: RecheckDeps, tx: Tx, row: ActionRow): Promise<RecheckVerdict> {
-  const [agent] = await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, row.agentId)).limit(1);
-  if (!agent || agent.status !== 'active') {
-    return { kind: 'cancel', code: 'agent-killed', reason: `agent is ${agent?.status ?? 'gone'} (kill switch); nothing is released` };
+export async function recheckRelease(deps: RecheckDeps, tx: Tx, row: ActionRow, agentStatus?: string | null): Promise<RecheckVerdict> {
+  if (agentStatus === undefined) {
+    const [agent] = await tx.select({ status: agents.status }).from(agents).where(eq(agents.id, row.agentId)).limit(1);
+    agentStatus = agent?.status ?? null;
+  }
+  const own = recheckOwn(deps, row, agentStatus);
+  if (own.kind !== 'release') return own;
+  return recheckControls(deps, tx, row);
+}
+
+/**
+ * Every re-check but the controls hook: kill switch (from the agent's status, read in the claim's
+ * transaction), executor, payload hash, release window, policy. No database access.
+ */
+export function recheckOwn(deps: RecheckDeps, row: ActionRow, agentStatus: string | null): RecheckVerdict {
+  if (agentStatus !== 'active') {
+    return { kind: 'cancel', code: 'agent-killed', reason: `agent is ${agentStatus ?? 'gone'} (kill switch); nothing is released` };
   }
   if (!row.executor || !findExecutor(deps.config, row.executor)) {
     return { kind: 'refuse', code: 'executor-not-configured', reason: `executor "${row.executor}" is not configured` };
@@ -79,9 +92,13 @@ export async function recheckRelease(deps: RecheckDeps, tx: Tx, row: ActionRow):
     }
     return { kind: 'reapprove', reason: `policy ${decision.policy_version} now requires human approval (${decision.rule_id})`, decision };
   }
-  const control = await deps.controls?.check?.(tx, row);
-  if (control) return control;
   return { kind: 'release' };
+}
+
+/** The controls hook (budgets, other kill switches), last of the re-checks, in the claim's transaction. */
+export async function recheckControls(deps: RecheckDeps, tx: Tx, row: ActionRow): Promise<RecheckVerdict> {
+  const control = await deps.controls?.check?.(tx, row);
+  return control ?? { kind: 'release' };
 }
 
 export function releaseWindowSeconds(row: Pick<ActionRow, 'escalation'>): number {

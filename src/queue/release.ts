@@ -1,16 +1,18 @@
-import { and, eq, inArray, lt, or, sql } from 'drizzle-orm';
-import type { Db, Tx } from '../db/client';
-import { actions, commitOutbox, type ActionRow } from '../db/schema';
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { execRows } from '../db/exec';
+import { actions, type ActionRow } from '../db/schema';
 import type { FileConfig } from '../config/file-config';
 import { appendEvents } from '../audit/append';
-import { toolSurface } from '../audit/tool-surface';
 import { transitionAction } from '../approvals/transition';
 import { findExecutor } from '../executor/registry';
 import { callExecutor, type ExecutorOutcome } from '../executor/client';
 import type { PolicyBundle } from '../policy';
 import type { ReleaseGate } from './release-gate';
-import { recheckRelease, type RecheckVerdict, type ReleaseControls } from './release-recheck';
-import { eventBase, recordOutcome } from './release-outcome';
+import type { ReleaseControls } from './release-recheck';
+import { MAX_INLINE_SLOT_WAIT_MS } from './release-claim';
+import { eventBase } from './release-outcome';
+import { claimInBatch, recordInBatch } from './release-writer';
 
 export type ReleaseDeps = {
   db: Db;
@@ -30,6 +32,11 @@ export type ReleaseDeps = {
   onExecutorCall?(executor: string, outcome: ExecutorOutcome): void;
 };
 
+export type ReleaseHooks = {
+  /** The executor has answered; its outcome is about to be recorded. */
+  called?(outcome: ExecutorOutcome): void;
+};
+
 export type ReleaseOutcome =
   | { kind: 'committed' | 'failed' | 'refused' | 'cancelled' | 'sent_back' }
   | { kind: 'skipped'; reason: string }
@@ -39,74 +46,46 @@ export type ReleaseOutcome =
   /** Another worker holds a live lease: look again when it runs out (that worker may have died). */
   | { kind: 'leased'; delayMs: number };
 
-export const DEFAULT_LEASE_GRACE_MS = 30_000;
-
-/** Longest a claimed release waits in the worker for a rate-limit slot before it gives the claim back. */
-const MAX_INLINE_SLOT_WAIT_MS = 2_000;
+export { DEFAULT_LEASE_GRACE_MS } from './release-claim';
 
 /**
  * Releases one approved action to its executor, exactly once in effect:
  * claim (conditional update with a lease) → re-check → take a release slot → call → record (fenced by the
  * claim's attempt number). The executor gets the action id as idempotency key, so a call repeated after a
- * crash between call and record cannot double the effect.
+ * crash between call and record cannot double the effect. The claims and records of concurrent jobs are
+ * written together (release-writer.ts).
  */
-export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promise<ReleaseOutcome> {
-  const { db } = deps;
-  const [current] = await db.select().from(actions).where(eq(actions.id, actionId)).limit(1);
-  if (!current) return { kind: 'skipped', reason: 'no such action' };
-  if (!['approved', 'queued', 'executing'].includes(current.status)) return { kind: 'skipped', reason: `action is ${current.status}` };
-  if (current.status === 'executing' && current.leaseExpiresAt && current.leaseExpiresAt.getTime() > Date.now()) {
-    return { kind: 'leased', delayMs: current.leaseExpiresAt.getTime() - Date.now() + 250 };
-  }
-  const executor = current.executor ? findExecutor(deps.config, current.executor) : null;
-  if (executor && deps.releaseGate) {
+export async function releaseCommit(deps: ReleaseDeps, actionId: string, hooks: ReleaseHooks = {}): Promise<ReleaseOutcome> {
+  if (deps.releaseGate && deps.config.executors.some((e) => e.rate_limit)) {
     // Look before claiming, so throttled jobs cost no database write.
-    const delayMs = await deps.releaseGate(executor.name, 'peek');
-    if (delayMs > 0) return { kind: 'throttled', delayMs: spread(delayMs, executor.rate_limit) };
+    const early = await peekBeforeClaim(deps, deps.releaseGate, actionId);
+    if (early) return early;
   }
-
-  // The lease covers the executor call, and a short wait for a rate-limit slot when the executor has a limit.
-  const slotWaitMs = executor?.rate_limit && deps.releaseGate ? MAX_INLINE_SLOT_WAIT_MS : 0;
-  const leaseMs = (executor?.timeout_ms ?? 10_000) + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS) + slotWaitMs;
   const claimedAt = Date.now();
-  const claimed = await db.transaction(async (tx) => {
-    const row = await claim(tx, actionId, leaseMs);
-    if (!row) return null;
-    const verdict = await recheckRelease(deps, tx, row);
-    if (verdict.kind !== 'release') {
-      await stop(deps, tx, row, verdict);
-      return { row, verdict };
-    }
-    await appendEvents(tx, [
-      {
-        ...eventBase(row),
-        type: 'commit.started',
-        actor: 'system',
-        data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: current.status === 'executing', tool: toolSurface(executor, row) },
-      },
-    ]);
-    return { row, verdict };
-  });
-  if (!claimed) return { kind: 'skipped', reason: 'claimed by another worker or already finished' };
-  const { row, verdict } = claimed;
+  const claim = await claimInBatch({ deps, actionId });
+  if (claim.kind === 'not-claimed') return claim.outcome;
+  const { row, verdict } = claim;
   if (verdict.kind === 'reapprove') {
     deps.requestApproval?.(actionId);
     return { kind: 'sent_back' };
   }
   if (verdict.kind !== 'release') {
-    deps.announce?.(actionId);
-    return { kind: verdict.kind === 'cancel' ? 'cancelled' : 'refused' };
+    const stopped = verdict.kind === 'cancel' ? 'cancelled' : 'refused';
+    announce(deps, row, stopped);
+    return { kind: stopped };
   }
+  const executor = findExecutor(deps.config, row.executor!);
   if (!executor) return { kind: 'skipped', reason: 'executor vanished' }; // recheck refuses these; unreachable
 
   if (deps.releaseGate) {
     // The slot is taken right before the call, so the limit holds where the executor feels it. Several
     // workers may have peeked at the same free slot: the losers wait briefly, or give the claim back.
+    const slotWaitMs = executor.rate_limit ? MAX_INLINE_SLOT_WAIT_MS : 0;
     for (;;) {
       const delayMs = await deps.releaseGate(executor.name, 'take');
       if (delayMs === 0) break;
       if (Date.now() - claimedAt + delayMs > slotWaitMs) {
-        await unclaim(db, row, delayMs);
+        await unclaim(deps.db, row, delayMs);
         return { kind: 'throttled', delayMs: spread(delayMs, executor.rate_limit) };
       }
       await new Promise((r) => setTimeout(r, delayMs + Math.random() * 20));
@@ -124,29 +103,40 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string): Promis
     dry_run: false,
   });
   deps.onExecutorCall?.(executor.name, outcome);
-  const result = await recordOutcome(deps, row, outcome, executor.max_attempts);
-  if (result.kind !== 'retry' && result.kind !== 'skipped') deps.announce?.(actionId);
+  hooks.called?.(outcome);
+  const result = await recordInBatch(deps.db, { row, outcome, maxAttempts: executor.max_attempts });
+  if (result.kind !== 'retry' && result.kind !== 'skipped') announce(deps, row, result.kind);
   return result;
 }
 
-/** approved/queued, or executing with a lease that ran out (its worker died) → executing with a new lease. */
-async function claim(tx: Tx, actionId: string, leaseMs: number): Promise<ActionRow | null> {
-  const [row] = await tx
-    .update(actions)
-    .set({
-      status: 'executing',
-      attempts: sql`${actions.attempts} + 1`,
-      leaseExpiresAt: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
-      updatedAt: sql`now()`,
-    })
-    .where(
-      and(
-        eq(actions.id, actionId),
-        or(inArray(actions.status, ['approved', 'queued']), and(eq(actions.status, 'executing'), lt(actions.leaseExpiresAt, sql`now()`))),
-      ),
-    )
-    .returning();
-  return row ?? null;
+/**
+ * With a release rate limit: the action's state and executor, read before claiming, so a job over the
+ * limit is parked without a database write. Answers the job's outcome when it should not be claimed now.
+ */
+async function peekBeforeClaim(deps: ReleaseDeps, gate: ReleaseGate, actionId: string): Promise<ReleaseOutcome | null> {
+  const [current] = await execRows<{ status: string; executor: string | null; lease_left_ms: number | string | null }>(
+    deps.db,
+    sql`select status, executor, (extract(epoch from lease_expires_at - now()) * 1000)::float8 as lease_left_ms from actions where id = ${actionId}`,
+  );
+  if (!current) return { kind: 'skipped', reason: 'no such action' };
+  if (!['approved', 'queued', 'executing'].includes(current.status)) return { kind: 'skipped', reason: `action is ${current.status}` };
+  const leaseLeftMs = current.lease_left_ms === null ? null : Number(current.lease_left_ms);
+  if (current.status === 'executing' && leaseLeftMs !== null && leaseLeftMs > 0) return { kind: 'leased', delayMs: Math.ceil(leaseLeftMs) + 250 };
+  const executor = current.executor ? findExecutor(deps.config, current.executor) : null;
+  if (!executor) return null;
+  const delayMs = await gate(executor.name, 'peek');
+  return delayMs > 0 ? { kind: 'throttled', delayMs: spread(delayMs, executor.rate_limit) } : null;
+}
+
+/**
+ * Tells the approvers' Slack thread how it ended (card queue `outcome` job). An action approved by policy has
+ * no card and never gets one (a send-back makes it `escalate` first): its commit has no thread to tell, so
+ * no card job is queued for it — the most common release does not pay for a job that would do nothing.
+ * Failures, refusals and cancellations are always announced, as before.
+ */
+function announce(deps: ReleaseDeps, row: ActionRow, outcome: ReleaseOutcome['kind']): void {
+  if (outcome === 'committed' && !row.slackTs && row.decision === 'allow') return;
+  deps.announce?.(row.id);
 }
 
 /** Gives a claim back without using an attempt (no rate-limit slot in time); fenced like every record. */
@@ -156,48 +146,6 @@ async function unclaim(db: Db, row: ActionRow, delayMs: number): Promise<void> {
     if (!back) return;
     await appendEvents(tx, [{ ...eventBase(row), type: 'commit.throttled', actor: 'system', data: { executor: row.executor, retry_in_ms: delayMs, attempt: row.attempts } }]);
   });
-}
-
-/** Ends a claim the re-check refused: refused, cancelled, or sent back for a new approval. */
-async function stop(deps: ReleaseDeps, tx: Tx, row: ActionRow, verdict: Exclude<RecheckVerdict, { kind: 'release' }>): Promise<void> {
-  const base = eventBase(row);
-  if (verdict.kind === 'reapprove') {
-    const esc = verdict.decision.escalation!;
-    await transitionAction(tx, row.id, ['executing'], 'pending_approval', {
-      decision: 'escalate',
-      ruleId: verdict.decision.rule_id,
-      reasoning: verdict.decision.reasoning,
-      policyVersion: verdict.decision.policy_version,
-      escalation: esc as unknown as Record<string, unknown>,
-      approverGroup: esc.via,
-      approvalsRequired: esc.approvals,
-      expiresAt: new Date(Date.now() + esc.timeout_seconds * 1000),
-      approvedAt: null,
-      approvedPayloadHash: null,
-      leaseExpiresAt: null,
-    });
-    // The old commit intent is spent; the new approval writes a new one.
-    await tx.delete(commitOutbox).where(eq(commitOutbox.actionId, row.id));
-    await appendEvents(tx, [
-      {
-        ...base,
-        policyVersion: verdict.decision.policy_version,
-        type: 'commit.sent_back',
-        actor: 'system',
-        data: { reason: verdict.reason, rule_id: verdict.decision.rule_id, via: esc.via, approvals: esc.approvals, attempt: row.attempts },
-      },
-    ]);
-    return;
-  }
-  const to = verdict.kind === 'cancel' ? 'cancelled' : 'refused';
-  await transitionAction(tx, row.id, ['executing'], to, {
-    failure: { code: verdict.code, reason: verdict.reason },
-    finishedAt: new Date(),
-    leaseExpiresAt: null,
-  });
-  await appendEvents(tx, [
-    { ...base, type: to === 'cancelled' ? 'commit.cancelled' : 'commit.refused', actor: 'system', data: { code: verdict.code, reason: verdict.reason, attempt: row.attempts } },
-  ]);
 }
 
 /** Parked jobs wake spread over one slot's width, so a herd of them does not all retry the same instant. */

@@ -24,6 +24,9 @@ afterAll(async () => {
   await f.close();
 });
 
+/** Approved by humans on a Slack card, whose thread is told the outcome. */
+const withCard = { decision: 'escalate', approverGroup: 'automation-ops', approvalsRequired: 1, slackChannel: 'C0AUTOOPS', slackTs: '1700000000.000100' };
+
 const callsFor = (id: string) => f.executor.calls.filter((c) => c.body.action_id === id);
 
 describe('release: outcomes', () => {
@@ -39,6 +42,13 @@ describe('release: outcomes', () => {
     expect(call!.body.payload_hash).toBe(row.payloadHash);
     expect(call!.signatureValid).toBe(true);
     expect((await f.events(id)).map((e) => e.type)).toEqual(['commit.started', 'commit.succeeded']);
+    // Approved by policy: no card, so no thread to tell and no card job.
+    expect(f.announced).not.toContain(id);
+  });
+
+  it("tells the approvers' thread when a human-approved action (one with a card) commits", async () => {
+    const id = await f.insertApproved(withCard);
+    expect(await releaseCommit(f.deps, id)).toEqual({ kind: 'committed' });
     expect(f.announced).toContain(id);
   });
 
@@ -247,7 +257,9 @@ describe('release: rate-limit slots', () => {
   it('over the limit before claiming: parked, nothing written', async () => {
     const id = await f.insertApproved();
     const deps = { ...f.deps, releaseGate: async () => 700 };
-    const out = await releaseCommit(deps, id);
+    // The gate answers for executors with a limit; others always have room (release-gate.ts).
+    const limited = { ...deps, config: { ...f.config, executors: f.config.executors.map((e) => ({ ...e, rate_limit: { max: 1, per_seconds: 1 } })) } };
+    const out = await releaseCommit(limited, id);
     expect(out.kind).toBe('throttled');
     expect((out as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(700);
     const row = await f.row(id);
