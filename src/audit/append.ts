@@ -1,6 +1,5 @@
-import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client';
-import { execRows } from '../db/exec';
+import { execNamed, withPreparedStatements, type NamedStatement } from '../db/exec-named';
 import { insertAsJson } from '../db/json-insert';
 import { auditEvents } from '../db/schema';
 import { canonicalJson, sha256Hex } from '../lib/canonical-json';
@@ -79,6 +78,8 @@ export function canonicalEventJson(e: Omit<ChainedFields, 'seq' | 'createdAt'>, 
   });
 }
 
+const LANE_HEAD: NamedStatement = { name: 'audit_lane_head', text: 'select hash, at_ms, seqs, now_ms from audit_lane_head($1::int, $2::int)' };
+
 // The lane a transaction has already locked: later appends in it reuse the lane, so a transaction never
 // holds two lane locks (two transactions taking two lanes in opposite order would deadlock).
 const laneOfTx = new WeakMap<object, number>();
@@ -95,9 +96,11 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
   laneOfTx.set(tx, lane);
   // Lock the lane (until the transaction ends), read its head and reserve the seq numbers: one round trip
   // (audit_lane_head, drizzle/0006 and 0007; the lock key is CHAIN_LOCK_KEY, lane).
-  const [head] = await execRows<{ hash: string | null; at_ms: number | string | null; seqs: Array<string | number> | string; now_ms: number | string }>(
+  // Both statements are prepared (src/db/exec-named.ts): one round trip each instead of two.
+  const [head] = await execNamed<{ hash: string | null; at_ms: number | string | null; seqs: Array<string | number> | string; now_ms: number | string }>(
     tx,
-    sql`select hash, at_ms, seqs, now_ms from audit_lane_head(${lane}::int, ${inputs.length}::int)`,
+    LANE_HEAD,
+    [lane, inputs.length],
   );
   let prev = (head?.hash as string | null) ?? GENESIS_HASH;
   const seqs = parseSeqs(head?.seqs);
@@ -126,7 +129,7 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
     prev = hash;
     return row;
   });
-  await insertAsJson(tx, auditEvents, rows);
+  await insertAsJson(withPreparedStatements(tx), auditEvents, rows);
   return rows.map((r) => r.id);
 }
 
