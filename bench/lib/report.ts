@@ -52,7 +52,7 @@ export function renderMarkdown(report: Report, externalOutput: Record<string, st
     rows.push([
       `release through BullMQ to a local executor (${num(release.countersign.jobs, 0)} jobs, concurrency ${release.worker_concurrency})`,
       `${num(release.countersign.throughput_per_s)} commits/s`,
-      `${num(release.baseline.throughput_per_s)} jobs/s (plain BullMQ)`,
+      `${num(release.baseline.throughput_per_s)} jobs/s (plain BullMQ, same HTTP client; with fetch: ${num(release.baseline_fetch.throughput_per_s)} jobs/s, ratio ${num(release.ratio_fetch, 2)})`,
       num(release.ratio, 2),
       `≥ ${release.target_ratio}`,
       met(release.ratio >= release.target_ratio),
