@@ -9,7 +9,7 @@ import { policyVersions } from './db/schema';
 import { appendEvents } from './audit/append';
 import { configureRedaction } from './audit/redact';
 import { auditRouter } from './audit/routes';
-import { createReceiptSigner, ensureSigningKey, receiptKeysRouter } from './receipts';
+import { createReceiptSigner, isEncrypted, openSigningKey, receiptKeysRouter } from './receipts';
 import { expirePendingApprovals } from './approvals/expire';
 import { escalateDueApprovals } from './approvals/escalate';
 import { PolicyStore } from './policy';
@@ -74,6 +74,23 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   compileContracts(config);
   configureRedaction(config.redaction);
   const { db, close: closeDb } = opts.database ?? connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}` });
+  // The API signs receipts: its key is opened before anything else, so one that cannot be decrypted stops the
+  // start here (closing the database again), not at the first request.
+  const keyProtection = { passphrase: env.COUNTERSIGN_RECEIPT_KEY_PASSPHRASE };
+  if (opts.api !== false) {
+    const signingKey = await openSigningKey(db, keyProtection).catch(async (err: unknown) => {
+      await closeDb();
+      throw err;
+    });
+    if (!isEncrypted(signingKey)) {
+      logger.warn(
+        { kid: signingKey.kid },
+        keyProtection.passphrase
+          ? 'the receipt signing key is stored unencrypted: run `countersign keys rotate` to replace it with an encrypted one'
+          : 'the receipt signing key is stored unencrypted: set COUNTERSIGN_RECEIPT_KEY_PASSPHRASE and run `countersign keys rotate`',
+      );
+    }
+  }
   const redis = connectRedis(env.REDIS_URL);
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const commitQueue = createCommitQueue(redis, prefix);
@@ -125,8 +142,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     app.use(requestLogging({ logger, metrics }));
     app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
     app.use(openApiRouter());
-    await ensureSigningKey(db);
-    const receipts = createReceiptSigner(db);
+    const receipts = createReceiptSigner(db, keyProtection);
     app.use(receiptKeysRouter(db));
     app.use('/v1', auditRouter({ db, adminToken: env.COUNTERSIGN_ADMIN_TOKEN }));
     if (slackClient && (env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN)) {

@@ -1,4 +1,4 @@
-import { ensureSigningKey, listSigningKeys, rotateSigningKey } from '../receipts';
+import { ensureSigningKey, isEncrypted, listSigningKeys, rotateSigningKey } from '../receipts';
 import { parseMoment } from '../audit/time-range';
 import { parseFlags, type CliIo } from './io';
 import { withOperatorDb } from './operator-db';
@@ -15,7 +15,7 @@ export async function runKeysCommand(argv: string[], io: CliIo, operator: string
     io.stderr(USAGE);
     return 2;
   }
-  return withOperatorDb(io, async (handle) => {
+  return withOperatorDb(io, async (handle, env) => {
     if (sub === 'rotate') {
       let expireMs: number | undefined;
       const after = flags['expire-previous-after'];
@@ -27,14 +27,22 @@ export async function runKeysCommand(argv: string[], io: CliIo, operator: string
         }
         expireMs = -ago.getTime();
       }
-      const r = await rotateSigningKey(handle.db, operator, { expireRetiredAfterMs: expireMs });
-      io.stdout(`new signing key ${r.kid}; retired ${r.retired.join(', ') || '(none)'} (still published${expireMs ? ' until expiry' : ''})`);
+      const r = await rotateSigningKey(handle.db, operator, { expireRetiredAfterMs: expireMs, passphrase: env.COUNTERSIGN_RECEIPT_KEY_PASSPHRASE });
+      io.stdout(
+        `new signing key ${r.kid} (${r.encrypted ? 'encrypted' : 'stored unencrypted: set COUNTERSIGN_RECEIPT_KEY_PASSPHRASE'}); ` +
+          `retired ${r.retired.join(', ') || '(none)'} (still published${expireMs ? ' until expiry' : ''})`,
+      );
       return 0;
     }
-    await ensureSigningKey(handle.db);
+    await ensureSigningKey(handle.db, { passphrase: env.COUNTERSIGN_RECEIPT_KEY_PASSPHRASE });
     const rows = await listSigningKeys(handle.db);
-    if (flags.json) io.stdout(JSON.stringify(rows.map(({ privateKey: _p, ...r }) => r)));
-    else for (const k of rows) io.stdout(`${k.kid}\t${k.retiredAt ? `retired ${k.retiredAt.toISOString()}` : 'signing'}\tcreated ${k.createdAt.toISOString()}${k.expiresAt ? `\texpires ${k.expiresAt.toISOString()}` : ''}`);
+    if (flags.json) io.stdout(JSON.stringify(rows.map(({ privateKey: _p, ...r }) => ({ ...r, encrypted: isEncrypted({ privateKey: _p }) }))));
+    else
+      for (const k of rows) {
+        const state = k.retiredAt ? `retired ${k.retiredAt.toISOString()}` : 'signing';
+        const stored = isEncrypted(k) ? 'encrypted' : 'unencrypted';
+        io.stdout(`${k.kid}\t${state}\t${stored}\tcreated ${k.createdAt.toISOString()}${k.expiresAt ? `\texpires ${k.expiresAt.toISOString()}` : ''}`);
+      }
     return 0;
   });
 }

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { EnvError, parseEnv } from '../config/env';
+import { SigningKeyLockedError } from '../receipts';
 import { ConfigError } from '../config/file-config';
 import { EmbeddedError } from '../embedded/data-dir';
 import { runMigrations } from '../db/migrate';
@@ -82,7 +83,7 @@ if (!process.env.VITEST) {
       if (code !== -1) process.exitCode = code;
     },
     (e) => {
-      if (e instanceof EnvError || e instanceof ConfigError || e instanceof EmbeddedError) process.stderr.write(`${e.message}\n`);
+      if (e instanceof EnvError || e instanceof ConfigError || e instanceof EmbeddedError || e instanceof SigningKeyLockedError) process.stderr.write(`${e.message}\n`);
       else process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
       process.exitCode = 1;
     },

@@ -16,6 +16,8 @@ export const envSchema = z.object({
   COUNTERSIGN_CONFIG: z.string().default('countersign.yaml'),
   COUNTERSIGN_POLICIES: z.string().default('policies'),
   COUNTERSIGN_ADMIN_TOKEN: z.string().min(24).optional(),
+  /** Encrypts the receipt signing keys at rest (docs/audit.md, "Receipt keys"); e.g. `openssl rand -base64 32`. */
+  COUNTERSIGN_RECEIPT_KEY_PASSPHRASE: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('countersign'),
   COUNTERSIGN_DATA_DIR: z.string().default('.countersign'),

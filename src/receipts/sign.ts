@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client';
 import { approvals, type ActionRow } from '../db/schema';
 import { canonicalHash, canonicalJson } from '../lib/canonical-json';
-import { ensureSigningKey, privateKeyOf } from './keys';
+import { ensureSigningKey, privateKeyOf, type KeyProtection } from './keys';
 import { RECEIPT_TYPE, RECEIPT_VERSION, type ReceiptPayload, type SignedReceipt } from './receipt';
 
 const KEY_REFRESH_MS = 30_000;
@@ -18,15 +18,15 @@ export type ReceiptSigner = {
  * Signs receipts with the current key. The key is re-read now and then, so a rotation by
  * `countersign keys rotate` is picked up by running instances within half a minute.
  */
-export function createReceiptSigner(db: Db): ReceiptSigner {
+export function createReceiptSigner(db: Db, protection: KeyProtection = {}): ReceiptSigner {
   let cached: { kid: string; key: KeyObject; at: number } | null = null;
   let loading: Promise<{ kid: string; key: KeyObject }> | null = null;
 
   async function currentKey(): Promise<{ kid: string; key: KeyObject }> {
     if (cached && Date.now() - cached.at < KEY_REFRESH_MS) return cached;
-    loading ??= ensureSigningKey(db)
+    loading ??= ensureSigningKey(db, protection)
       .then((row) => {
-        cached = { kid: row.kid, key: privateKeyOf(row), at: Date.now() };
+        cached = { kid: row.kid, key: privateKeyOf(row, protection), at: Date.now() };
         return cached;
       })
       .finally(() => {
