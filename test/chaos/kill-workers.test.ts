@@ -24,8 +24,9 @@ let token: string;
 beforeAll(async () => {
   db = await createTestDb();
   redis = await startPrivateRedis();
-  // Slow enough that a kill usually lands while calls are in flight.
-  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 20 + Math.floor(Math.random() * 120) }) });
+  // Slow enough that a kill usually lands while calls are in flight (and that the batched release does not
+  // drain all 300 actions between two kills).
+  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 40 + Math.floor(Math.random() * 160) }) });
   env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-kill', config: writeConfig(executor.url) });
   const started = await Promise.all([startApi('api-1', env), startApi('api-2', env), startWorker('worker-1', env), startWorker('worker-2', env)]);
   apis = started.slice(0, 2);
@@ -50,7 +51,7 @@ describe('chaos: workers SIGKILLed at random moments', () => {
     const chaos = (async () => {
       await waitFor(async () => executor.calls.length > 0, 60_000, 'first executor call', 50);
       while (!finished && kills < MAX_KILLS) {
-        await new Promise((r) => setTimeout(r, 700 + Math.random() * 1300));
+        await new Promise((r) => setTimeout(r, 250 + Math.random() * 500));
         if (finished) break;
         const i = Math.floor(Math.random() * workers.length);
         const victim = workers[i];
