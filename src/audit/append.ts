@@ -52,6 +52,25 @@ export type ChainedFields = {
   createdAt: Date;
 };
 
+/**
+ * An event's stored fields but the two its position gives it (seq, created_at): a new id, the schema version,
+ * the lane, and the input with its data redacted. Shared by both appenders (here and chain-template.ts).
+ */
+export function envelopeFields(input: AuditEventInput, lane: number): Omit<ChainedFields, 'seq' | 'createdAt'> {
+  return {
+    chainLane: lane,
+    id: newId('event'),
+    schemaVersion: AUDIT_SCHEMA_VERSION,
+    type: input.type,
+    actionId: input.actionId ?? null,
+    correlationId: input.correlationId ?? null,
+    agentId: input.agentId ?? null,
+    actor: input.actor,
+    policyVersion: input.policyVersion ?? null,
+    data: redact(input.data) as Record<string, unknown>,
+  };
+}
+
 /** The hash of one event: SHA-256 over the previous hash in its lane and the canonical JSON of the event's fields. */
 export function eventHash(prevHash: string, e: ChainedFields): string {
   return sha256Hex(prevHash + canonicalEventJson(e, Number(e.seq), e.createdAt.toISOString()));
@@ -110,20 +129,7 @@ export async function appendEvents(tx: DbOrTx, inputs: AuditEventInput[]): Promi
   const headAt = Math.round(Number(head?.at_ms ?? 0));
   const createdAt = new Date(Math.max(Math.floor(Number(head?.now_ms ?? Date.now())), headAt));
   const rows = inputs.map((input, i) => {
-    const fields: ChainedFields = {
-      seq: seqs[i]!,
-      chainLane: lane,
-      id: newId('event'),
-      schemaVersion: AUDIT_SCHEMA_VERSION,
-      type: input.type,
-      actionId: input.actionId ?? null,
-      correlationId: input.correlationId ?? null,
-      agentId: input.agentId ?? null,
-      actor: input.actor,
-      policyVersion: input.policyVersion ?? null,
-      data: redact(input.data) as Record<string, unknown>,
-      createdAt,
-    };
+    const fields: ChainedFields = { ...envelopeFields(input, lane), seq: seqs[i]!, createdAt };
     const hash = eventHash(prev, fields);
     const row = { ...fields, prevHash: prev, hash };
     prev = hash;

@@ -1,6 +1,4 @@
-import { newId } from '../lib/ids';
-import { AUDIT_SCHEMA_VERSION, canonicalEventJson, type AuditEventInput } from './append';
-import { redact } from './redact';
+import { canonicalEventJson, envelopeFields, type AuditEventInput } from './append';
 
 /**
  * An event prepared for linking by the database (intake_commit, drizzle/0008): its stored fields, and the
@@ -30,18 +28,7 @@ const CREATED_AT_HOLE = '"created_at":"1970-01-01T00:00:00.000Z"';
 const SEQ_HOLE = '"seq":0,';
 
 export function eventTemplate(input: AuditEventInput, lane: number): EventTemplate {
-  const fields = {
-    chainLane: lane,
-    id: newId('event'),
-    schemaVersion: AUDIT_SCHEMA_VERSION,
-    type: input.type,
-    actionId: input.actionId ?? null,
-    correlationId: input.correlationId ?? null,
-    agentId: input.agentId ?? null,
-    actor: input.actor,
-    policyVersion: input.policyVersion ?? null,
-    data: redact(input.data) as Record<string, unknown>,
-  };
+  const fields = envelopeFields(input, lane);
   const json = canonicalEventJson(fields, 0, '1970-01-01T00:00:00.000Z');
   const at = json.indexOf(CREATED_AT_HOLE);
   const seq = json.lastIndexOf(SEQ_HOLE);
