@@ -1,4 +1,5 @@
 import { canonicalEventJson, envelopeFields, type AuditEventInput } from './append';
+import type { AuditEventView } from './event-view';
 
 /**
  * An event prepared for linking by the database (intake_commit, drizzle/0008): its stored fields, and the
@@ -6,20 +7,10 @@ import { canonicalEventJson, envelopeFields, type AuditEventInput } from './appe
  * created_at and seq. The database hashes `prev_hash + head + created_at + mid + seq + tail`, which is
  * exactly `eventHash` (src/audit/append.ts) of the stored row: `audit verify` checks both kinds alike.
  */
-export type EventTemplate = {
-  id: string;
-  schema_version: string;
-  type: string;
-  action_id: string | null;
-  correlation_id: string | null;
-  agent_id: string | null;
-  actor: string;
-  policy_version: string | null;
-  data: Record<string, unknown>;
-  head: string;
-  mid: string;
-  tail: string;
-};
+export type EventTemplate = Pick<
+  AuditEventView,
+  'id' | 'schema_version' | 'type' | 'action_id' | 'correlation_id' | 'agent_id' | 'actor' | 'policy_version' | 'data'
+> & { head: string; mid: string; tail: string };
 
 // Placeholders for the two holes. They are found structurally: created_at is the first key after the
 // fixed-shape identifiers (a quote inside any string value is escaped, so `"created_at":"` cannot occur

@@ -123,9 +123,10 @@ async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknow
   const planned = planAction(deps.config, req, decision);
   const id = newId('action');
   const correlationId = req.correlation_id ?? id;
+  const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name });
   const budgetSubject = { agentId: agent.id, agentName: agent.name, actionClass: req.action_class, correlationId, params: req.params, context: req.context };
   if (deps.writer && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0) {
-    return createQueued(deps, deps.writer, principal, { req, requestHash, executor: executor.name, decision: planned.decision, id, correlationId });
+    return createQueued(deps, deps.writer, principal, { req, requestHash, hash, executor: executor.name, decision: planned.decision, id, correlationId });
   }
   if (cached) return { recheck: 'cached' };
 
@@ -133,7 +134,6 @@ async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknow
   if (existing) return replayOrConflict(existing, requestHash);
   const rateHeaders = await enforceRateLimit(deps.rateLimiter, agent);
 
-  const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name });
   const refused = auditRefusal(deps.db, { agentId: agent.id, correlationId, actionClass: req.action_class, idempotencyKey: req.idempotency_key });
   // A dry run asks the executor for its preview when policy would not deny it; nothing is queued.
   let preview: unknown = null;
@@ -174,6 +174,8 @@ async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknow
 type QueuedInput = {
   req: CreateActionRequest;
   requestHash: string;
+  /** The payload hash approvals bind to. */
+  hash: string;
   executor: string;
   decision: Decision;
   id: string;
@@ -194,12 +196,10 @@ async function createQueued(deps: IntakeDeps, writer: IntakeWriter, principal: P
     (headers) => ({ headers }),
     (error: unknown) => ({ error }),
   );
-  const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: q.executor });
   const planned: Planned = { status: 'queued', decision: q.decision };
-  const row = actionRow({ ...q, agentId: agent.id, hash, planned, preview: null });
+  const row = actionRow({ ...q, agentId: agent.id, planned, preview: null });
   const response = await signedResponse(deps, row);
   const events = evidenceForCreation(row, agent, req, q.decision);
-  events.push({ ...eventBaseOf(row, q.decision), type: 'commit.queued', actor: 'system', data: { executor: q.executor } });
   const limited = await limit;
   if ('error' in limited) {
     const err = limited.error;
@@ -211,7 +211,7 @@ async function createQueued(deps: IntakeDeps, writer: IntakeWriter, principal: P
   }
   const rateHeaders = limited.headers;
   const outcome = await writer.write({
-    row: row as typeof row & { id: string },
+    row,
     events,
     credentials: { agentId: agent.id, tokenId: principal.tokenId, scopes: agent.scopes, rateLimitPerMinute: agent.rateLimitPerMinute },
   });
@@ -220,11 +220,9 @@ async function createQueued(deps: IntakeDeps, writer: IntakeWriter, principal: P
     return { recheck: 'changed' };
   }
   if (outcome === 'duplicate') {
-    const replay = await answerDuplicate(deps.db, agent.id, req.idempotency_key, q.requestHash).catch(async (err) => {
-      await refundRateLimit(deps.rateLimiter, agent);
-      throw err;
-    });
-    return { ...replay, headers: await refundRateLimit(deps.rateLimiter, agent) };
+    // A replay is not counted: its slot goes back whatever the look-up answers.
+    const headers = await refundRateLimit(deps.rateLimiter, agent);
+    return { ...(await answerDuplicate(deps.db, agent.id, req.idempotency_key, q.requestHash)), headers };
   }
   deps.onDecision?.(q.decision.decision, 'queued');
   return { ...response, replayed: false, headers: rateHeaders };
@@ -342,7 +340,7 @@ function evidenceForCreation(
   req: CreateActionRequest,
   decision: Decision,
 ): AuditEventInput[] {
-  const base = eventBaseOf(row, decision);
+  const base = { actionId: row.id, correlationId: row.correlationId, agentId: row.agentId, policyVersion: decision.policy_version };
   const events: AuditEventInput[] = [
     {
       ...base,
@@ -379,11 +377,9 @@ function evidenceForCreation(
   if (row.approvedAt) {
     events.push({ ...base, type: 'action.approved', actor: 'system', data: { by: 'policy', rule_id: decision.rule_id, payload_hash: row.payloadHash } });
   }
+  // Recorded queued at once (the allow path): the hand-over to the queue is part of the same write.
+  if (row.status === 'queued') events.push({ ...base, type: 'commit.queued', actor: 'system', data: { executor: row.executor } });
   return events;
-}
-
-function eventBaseOf(row: typeof actions.$inferInsert, decision: Decision) {
-  return { actionId: row.id, correlationId: row.correlationId, agentId: row.agentId, policyVersion: decision.policy_version };
 }
 
 function responseFor(row: ActionRow): { status: number; body: Record<string, unknown> } {
