@@ -1,39 +1,30 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createAgent } from '../../src/auth/agents';
 import { CARD_QUEUE } from '../../src/queue/card-queue';
-import { createTestDb, type TestDb } from '../support/db';
-import { startTestExecutor } from '../support/executor-server';
-import { EXECUTOR_SECRET } from '../support/harness';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import type { ServeProcess } from '../support/process';
 import { insertApproved } from '../release/support';
-import { chaosEnv, startWorker, stopAll, waitFor, writeConfig } from './support';
+import { startChaosStack, startWorker, waitFor, type ChaosStack } from './support';
 
 const ACTIONS = 5;
 const MAX_ATTEMPTS = 3;
 
-let db: TestDb;
-let redis: PrivateRedis;
+let stack: ChaosStack;
+let db: ChaosStack['db'];
+let redis: ChaosStack['redis'];
 let procs: ServeProcess[] = [];
 let agentId: string;
 
 beforeAll(async () => {
-  db = await createTestDb();
-  redis = await startPrivateRedis();
   // The executor is down: its port refuses connections.
-  const gone = await startTestExecutor(EXECUTOR_SECRET);
-  await gone.close();
-  const env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-down', config: writeConfig(gone.url, '', MAX_ATTEMPTS) });
-  procs = [await startWorker('worker-1', env)];
-  ({ agent: { id: agentId } } = await createAgent(db.db, { name: 'down-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+  stack = await startChaosStack({ prefix: 'chaos-down', down: true, maxAttempts: MAX_ATTEMPTS });
+  ({ db, redis } = stack);
+  procs = [await startWorker('worker-1', stack.env)];
+  ({ agent: { id: agentId } } = await stack.agent('down-bot'));
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll(procs);
-  await redis?.close();
-  await db?.drop();
+  await stack?.close(procs);
 }, 60_000);
 
 describe('chaos: executor down', () => {

@@ -1,45 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createAgent } from '../../src/auth/agents';
 import { COMMIT_QUEUE } from '../../src/queue/commit-queue';
-import { createTestDb, type TestDb } from '../support/db';
-import { startTestExecutor } from '../support/executor-server';
-import { EXECUTOR_SECRET } from '../support/harness';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import type { ServeProcess } from '../support/process';
-import { chaosEnv, exactlyOnceFigures, pool, postAction, readAction, startApi, startWorker, stopAll, waitFor, writeConfig } from './support';
+import { exactlyOnceFigures, pool, postAction, readAction, startApi, startChaosStack, startWorker, waitFor, type ChaosStack } from './support';
 
 const ACTIONS = 300;
 const MAX_KILLS = 8;
 
-let db: TestDb;
-let redis: PrivateRedis;
-let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let stack: ChaosStack;
+let db: ChaosStack['db'];
+let redis: ChaosStack['redis'];
+let executor: ChaosStack['executor'];
 let env: Record<string, string>;
 let apis: ServeProcess[] = [];
 const workers: Array<ServeProcess | null> = [null, null];
 let token: string;
 
 beforeAll(async () => {
-  db = await createTestDb();
-  redis = await startPrivateRedis();
   // Slow enough that a kill usually lands while calls are in flight (and that the batched release does not
   // drain all 300 actions between two kills).
-  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 40 + Math.floor(Math.random() * 160) }) });
-  env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-kill', config: writeConfig(executor.url) });
+  stack = await startChaosStack({ prefix: 'chaos-kill', respond: () => ({ status: 200, body: { ok: true }, delayMs: 40 + Math.floor(Math.random() * 160) }) });
+  ({ db, redis, executor, env } = stack);
   const started = await Promise.all([startApi('api-1', env), startApi('api-2', env), startWorker('worker-1', env), startWorker('worker-2', env)]);
   apis = started.slice(0, 2);
   workers[0] = started[2]!;
   workers[1] = started[3]!;
-  ({ token } = await createAgent(db.db, { name: 'chaos-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+  ({ token } = await stack.agent('chaos-bot'));
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll([...apis, ...workers]);
-  await executor?.close();
-  await redis?.close();
-  await db?.drop();
+  await stack?.close([...apis, ...workers]);
 }, 60_000);
 
 describe('chaos: workers SIGKILLed at random moments', () => {

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../../src/auth/agents';
-import { createTestDb, type TestDb } from '../support/db';
-import { startTestExecutor } from '../support/executor-server';
-import { EXECUTOR_SECRET } from '../support/harness';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import type { ServeProcess } from '../support/process';
 import { insertApproved } from '../release/support';
-import { chaosEnv, exactlyOnceFigures, startWorker, stopAll, waitFor, writeConfig } from './support';
+import { exactlyOnceFigures, startChaosStack, startWorker, waitFor, type ChaosStack } from './support';
 
 const ACTIONS = 24;
 const MAX = 4;
@@ -15,28 +10,27 @@ const WINDOW_MS = 1000;
 // reaches the executor a little later, and on a loaded 2-core machine not all equally late. The executor-side
 // count therefore uses a window this much shorter; the full-window figure is printed as well.
 const ARRIVAL_JITTER_MS = 250;
-let db: TestDb;
-let redis: PrivateRedis;
-let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let stack: ChaosStack;
+let db: ChaosStack['db'];
+let executor: ChaosStack['executor'];
 let procs: ServeProcess[] = [];
 let agentId: string;
 
 beforeAll(async () => {
-  db = await createTestDb();
-  redis = await startPrivateRedis();
   // A slow executor: calls overlap, so only the release rate limit keeps the count per window down.
-  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 700 }) });
-  const config = writeConfig(executor.url, `    rate_limit: { max: ${MAX}, per_seconds: ${WINDOW_MS / 1000} }\n`);
-  const env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-rate', config, extra: { COUNTERSIGN_COMMIT_CONCURRENCY: '8' } });
-  procs = await Promise.all([startWorker('worker-1', env), startWorker('worker-2', env)]);
-  ({ agent: { id: agentId } } = await createAgent(db.db, { name: 'rate-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+  stack = await startChaosStack({
+    prefix: 'chaos-rate',
+    respond: () => ({ status: 200, body: { ok: true }, delayMs: 700 }),
+    executorExtra: `    rate_limit: { max: ${MAX}, per_seconds: ${WINDOW_MS / 1000} }\n`,
+    env: { COUNTERSIGN_COMMIT_CONCURRENCY: '8' },
+  });
+  ({ db, executor } = stack);
+  procs = await Promise.all([startWorker('worker-1', stack.env), startWorker('worker-2', stack.env)]);
+  ({ agent: { id: agentId } } = await stack.agent('rate-bot'));
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll(procs);
-  await executor?.close();
-  await redis?.close();
-  await db?.drop();
+  await stack?.close(procs);
 }, 60_000);
 
 describe('chaos: release rate limit with a slow executor, two workers', () => {

@@ -1,34 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../../src/auth/agents';
-import { createTestDb, type TestDb } from '../support/db';
-import { startTestExecutor } from '../support/executor-server';
-import { EXECUTOR_SECRET } from '../support/harness';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import type { ServeProcess } from '../support/process';
-import { chaosEnv, exactlyOnceFigures, pool, postAction, readAction, startApi, startWorker, stopAll, waitFor, writeConfig } from './support';
+import { exactlyOnceFigures, pool, postAction, readAction, startApi, startChaosStack, startWorker, waitFor, type ChaosStack } from './support';
 
 const ACTIONS = 200;
 
-let db: TestDb;
-let redis: PrivateRedis;
-let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let stack: ChaosStack;
+let db: ChaosStack['db'];
+let redis: ChaosStack['redis'];
+let executor: ChaosStack['executor'];
 let procs: ServeProcess[] = [];
 let token: string;
 
 beforeAll(async () => {
-  db = await createTestDb();
-  redis = await startPrivateRedis();
-  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 300 + Math.floor(Math.random() * 200) }) });
-  const env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-flush', config: writeConfig(executor.url) });
-  procs = await Promise.all([startApi('api-1', env), startWorker('worker-1', env), startWorker('worker-2', env)]);
-  ({ token } = await createAgent(db.db, { name: 'flush-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+  stack = await startChaosStack({ prefix: 'chaos-flush', respond: () => ({ status: 200, body: { ok: true }, delayMs: 300 + Math.floor(Math.random() * 200) }) });
+  ({ db, redis, executor } = stack);
+  procs = await Promise.all([startApi('api-1', stack.env), startWorker('worker-1', stack.env), startWorker('worker-2', stack.env)]);
+  ({ token } = await stack.agent('flush-bot'));
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll(procs);
-  await executor?.close();
-  await redis?.close();
-  await db?.drop();
+  await stack?.close(procs);
 }, 60_000);
 
 const committed = async () => Number((await db.sql`select count(*)::int as n from actions where status = 'committed'`)[0]!.n);

@@ -1,33 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../../src/auth/agents';
-import { createTestDb, type TestDb } from '../support/db';
-import { startTestExecutor } from '../support/executor-server';
-import { EXECUTOR_SECRET } from '../support/harness';
-import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import type { ServeProcess } from '../support/process';
 import { insertApproved } from '../release/support';
-import { chaosEnv, exactlyOnceFigures, startWorker, stopAll, waitFor, writeConfig } from './support';
+import { exactlyOnceFigures, startChaosStack, startWorker, waitFor, type ChaosStack } from './support';
 
-let db: TestDb;
-let redis: PrivateRedis;
-let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let stack: ChaosStack;
+let db: ChaosStack['db'];
+let executor: ChaosStack['executor'];
 let env: Record<string, string>;
 const procs: ServeProcess[] = [];
 let agentId: string;
 
 beforeAll(async () => {
-  db = await createTestDb();
-  redis = await startPrivateRedis();
-  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 1200 }) });
-  env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: 'chaos-term', config: writeConfig(executor.url), extra: { COUNTERSIGN_COMMIT_CONCURRENCY: '2' } });
-  ({ agent: { id: agentId } } = await createAgent(db.db, { name: 'term-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+  stack = await startChaosStack({ prefix: 'chaos-term', respond: () => ({ status: 200, body: { ok: true }, delayMs: 1200 }), env: { COUNTERSIGN_COMMIT_CONCURRENCY: '2' } });
+  ({ db, executor, env } = stack);
+  ({ agent: { id: agentId } } = await stack.agent('term-bot'));
 }, 60_000);
 
 afterAll(async () => {
-  await stopAll(procs);
-  await executor?.close();
-  await redis?.close();
-  await db?.drop();
+  await stack?.close(procs);
 }, 60_000);
 
 const statusOf = async (ids: string[]) =>

@@ -2,8 +2,60 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sql } from 'postgres';
+import { createAgent } from '../../src/auth/agents';
+import { createTestDb, type TestDb } from '../support/db';
+import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import { REPO_ROOT, startServe, type ServeProcess } from '../support/process';
+
+type TestExecutor = Awaited<ReturnType<typeof startTestExecutor>>;
+
+/**
+ * What every chaos run stands on: its own test database, a private Redis (the run may flush or restart it),
+ * the test executor (`respond` shapes its answers; `down` leaves its port closed) and the env for the
+ * Countersign processes the run starts itself. `close(procs)` stops those processes, then all of this.
+ */
+export type ChaosStack = Awaited<ReturnType<typeof startChaosStack>>;
+
+export async function startChaosStack(o: {
+  prefix: string;
+  respond?: NonNullable<Parameters<typeof startTestExecutor>[1]>['respond'];
+  down?: boolean;
+  executorExtra?: string;
+  maxAttempts?: number;
+  env?: Record<string, string>;
+}): Promise<{
+  db: TestDb;
+  redis: PrivateRedis;
+  executor: TestExecutor;
+  env: Record<string, string>;
+  agent(name: string): ReturnType<typeof createAgent>;
+  close(procs: Array<ServeProcess | null | undefined>): Promise<void>;
+}> {
+  const db = await createTestDb();
+  const redis = await startPrivateRedis().catch(async (err: unknown) => {
+    await db.drop();
+    throw err;
+  });
+  const executor = await startTestExecutor(EXECUTOR_SECRET, o.respond ? { respond: o.respond } : {});
+  if (o.down) await executor.close(); // its port now refuses connections
+  const config = writeConfig(executor.url, o.executorExtra ?? '', o.maxAttempts);
+  const env = chaosEnv({ databaseUrl: db.url, redisUrl: redis.url, prefix: o.prefix, config, extra: o.env });
+  return {
+    db,
+    redis,
+    executor,
+    env,
+    agent: (name) => createAgent(db.db, { name, scopes: ['external_automation.*'] }, 'admin:test'),
+    async close(procs) {
+      await stopAll(procs);
+      if (!o.down) await executor.close();
+      await redis.close();
+      await db.drop();
+    },
+  };
+}
 
 /** countersign.yaml for a chaos run: one executor (the test executor), the seed approver group. */
 export function writeConfig(executorUrl: string, executorExtra = '', maxAttempts = 20): string {
