@@ -107,5 +107,16 @@ describe('allow path: bad input', () => {
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('validation-failed');
     expect(await h.db.db.select().from(actions).where(eq(actions.idempotencyKey, body.idempotency_key as string))).toHaveLength(0);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.name']);
+  });
+
+  it('a NUL character in a key, or deep in an array → 422 naming where', async () => {
+    const { token } = await addAgent(h);
+    const inKey = await postTo(h.app.url, token, read({ context: { 'a\u0000b': 1 } }));
+    expect(inKey.status).toBe(422);
+    expect(inKey.body.errors.map((e: { path: string }) => e.path)).toEqual(['context.a\u0000b']);
+    const deep = await postTo(h.app.url, token, read({ params: { list: ['ok', { x: 'bad\u0000' }] } }));
+    expect(deep.status).toBe(422);
+    expect(deep.body.errors.map((e: { path: string }) => e.path)).toEqual(['params.list.1.x']);
   });
 });
