@@ -36,8 +36,7 @@ export async function runApprovalLatencyBench(opts: { iterations?: number; warmu
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({
           action_class: 'external_automation.workflow.create',
-          params: { name: `bench-${i}` },
-          context: { target_count: 2 },
+          params: { name: `bench-${i}`, target_count: 2 },
           idempotency_key: `bench-approval-${i}-${sent}`,
           justification: 'benchmark',
         }),

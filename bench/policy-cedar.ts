@@ -32,7 +32,9 @@ export function cedarEngine(bundle: PolicyBundle, setId: string): CedarEngine {
       const segments = input.action_class.split('.');
       const context: Record<string, unknown> = { cls: input.action_class, n: segments.length };
       for (let i = 0; i < MAX_SEGMENTS; i++) context[`s${i}`] = segments[i] ?? '';
-      for (const key of ['target_count', 'amount', 'environment']) if (input.context[key] !== undefined) context[key] = input.context[key];
+      // Bare names read the executor's plan first, then the params (src/policy/scope.ts).
+      const facts = { ...input.params, ...input.plan };
+      for (const key of ['target_count', 'amount', 'environment']) if (facts[key] !== undefined) context[key] = facts[key];
       return { ...base, context };
     },
     decide(request) {
@@ -71,12 +73,15 @@ type Condition = NonNullable<RuleInfo['source']['conditions']>[number];
 /** Fail closed as the engine does: a missing parameter satisfies a deny/escalate condition, never an allow one. */
 function translateCondition(condition: Condition, strict: boolean): string {
   if (condition.type === 'time_window') throw new Error('time windows have no Cedar equivalent here');
+  if (condition.type === 'includes_any') throw new Error('includes_any has no Cedar equivalent here');
   const p = condition.parameter;
+  if (p === undefined) throw new Error('counted blast radius has no Cedar equivalent here');
   const value = `context.${p}`;
   let test: string;
   switch (condition.type) {
     case 'blast_radius_max':
-      test = `${value} > ${condition.threshold}`;
+      // A negative count is not a count: it fails closed like a missing one (src/policy/conditions/blast-radius.ts).
+      test = strict ? `(${value} < 0 || ${value} > ${condition.threshold})` : `(${value} >= 0 && ${value} > ${condition.threshold})`;
       break;
     case 'threshold': {
       const [op, bound] = (['gt', 'gte', 'lt', 'lte'] as const).map((k) => [k, condition[k]] as const).find(([, b]) => b !== undefined)!;

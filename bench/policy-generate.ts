@@ -93,10 +93,10 @@ export function generateInputs(bundle: GeneratedBundle, count: number, seed = 2)
 }
 
 export function randomInput(actionClass: string, random: () => number): PolicyInput {
-  const context: Record<string, unknown> = {};
+  const params: Record<string, unknown> = {};
   // Integers only, and a parameter is either absent or well typed: Cedar cannot test a value's type.
-  if (random() < 0.95) context.target_count = Math.floor(random() * 50);
-  if (random() < 0.95) context.amount = Math.floor(random() * 2000);
-  if (random() < 0.9) context.environment = random() < 0.5 ? 'production' : 'staging';
-  return { action_class: actionClass, context };
+  if (random() < 0.95) params.target_count = Math.floor(random() * 50);
+  if (random() < 0.95) params.amount = Math.floor(random() * 2000);
+  if (random() < 0.9) params.environment = random() < 0.5 ? 'production' : 'staging';
+  return { action_class: actionClass, params };
 }

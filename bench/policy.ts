@@ -117,7 +117,7 @@ function benchOne(name: string, bundle: PolicyBundle, inputs: PolicyInput[], set
     const a = bundle.evaluate(inputs[i]!);
     const b = engine.decide(requests[i]!);
     if (a.decision === b.decision && a.rule_id === b.rule_id) agreed++;
-    else if (disagreements.length < 3) disagreements.push(`${inputs[i]!.action_class} ${JSON.stringify(inputs[i]!.context)}: countersign ${a.decision}/${a.rule_id}, cedar ${b.decision}/${b.rule_id}`);
+    else if (disagreements.length < 3) disagreements.push(`${inputs[i]!.action_class} ${JSON.stringify(inputs[i]!.params)}: countersign ${a.decision}/${a.rule_id}, cedar ${b.decision}/${b.rule_id}`);
   }
   row.agreement = { checked, agreed };
   if (agreed !== checked) throw new Error(`engines disagree on ${checked - agreed} of ${checked} decisions for ${name}:\n${disagreements.join('\n')}`);

@@ -14,6 +14,7 @@ import { expirePendingApprovals } from './approvals/expire';
 import { escalateDueApprovals } from './approvals/escalate';
 import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
+import { tasksRouter } from './tasks';
 import type { IntakeDeps } from './intake/service';
 import { createIntakeWriter } from './intake/batch-writer';
 import { createCredentialCache } from './auth/credential-cache';
@@ -145,8 +146,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     const receipts = createReceiptSigner(db, keyProtection);
     app.use(receiptKeysRouter(db));
     app.use('/v1', auditRouter({ db, adminToken: env.COUNTERSIGN_ADMIN_TOKEN }));
-    if (slackClient && (env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN)) {
-      const directory = createApproverDirectory(config, slackClient);
+    // The workspace's directory: who may approve (Slack app), and who an agent says it acts for (intake).
+    const directory = slackClient ? createApproverDirectory(config, slackClient) : undefined;
+    if (slackClient && directory && (env.SLACK_SIGNING_SECRET || env.SLACK_APP_TOKEN)) {
       // Socket Mode when an app token is set (no /slack/events endpoint then); HTTP with the signing secret otherwise.
       const slack = createSlackApp(
         { botToken: env.SLACK_BOT_TOKEN!, signingSecret: env.SLACK_SIGNING_SECRET, appToken: env.SLACK_APP_TOKEN, apiUrl: env.SLACK_API_URL, expressApp: app },
@@ -154,7 +156,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
           db,
           config,
           directory,
-          approverStanding: directory.standing,
+          approverStanding: Object.assign(directory.standing, { usergroupMembers: directory.usergroupMembers }),
           afterCancel: cancelledCards,
           afterDecision: (actionId, kind) => {
             cards({ kind: 'update', action_id: actionId });
@@ -186,8 +188,10 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       onDecision: (decision, status) => metrics.decided(decision, status),
       shutdown: shutdown.signal,
       receipts,
+      directory,
     };
     app.use('/v1', intakeRouter(intakeDeps));
+    app.use('/v1', tasksRouter({ db, config }));
     app.use(mcpRouter(intakeDeps));
     app.use(problemHandler);
     server = createServer(app);

@@ -1,6 +1,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client';
-import { actions, approvals, commitOutbox, type ActionRow } from '../db/schema';
+import { actions, agents, approvals, commitOutbox, type ActionRow } from '../db/schema';
+import { isSameSlackUser } from '../lib/slack-ids';
+import { ownsAgent } from './self-approval';
 import { appendEvents } from '../audit/append';
 import { newId } from '../lib/ids';
 import { confirmsHash, decidingGroups, storedEscalation, HASH_CONFIRM_LENGTH } from './escalation';
@@ -24,6 +26,7 @@ export type RefusalReason =
   | 'not-authorized'
   | 'not-human'
   | 'requester'
+  | 'owner'
   | 'stale-payload'
   | 'hash-not-confirmed'
   | 'not-pending'
@@ -39,8 +42,13 @@ export type ApprovalOutcome =
 
 /** How a Slack user stands towards a set of approver groups (the directory answers; bots are never approvers). */
 export type ApproverStanding = 'approver' | 'not-member' | 'not-human';
-/** A plain boolean means member (and human) or not: kept for simple checks in tests and tools. */
-export type ApproverCheck = (groups: readonly string[], userId: string) => Promise<ApproverStanding | boolean>;
+/**
+ * A plain boolean means member (and human) or not: kept for simple checks in tests and tools. The directory
+ * behind it may also say who is in a Slack user group, for agents whose owner is one (self-approval.ts).
+ */
+export type ApproverCheck = ((groups: readonly string[], userId: string) => Promise<ApproverStanding | boolean>) & {
+  usergroupMembers?(usergroup: string): Promise<ReadonlySet<string>>;
+};
 
 type Refusal = { reason: RefusalReason; detail: string };
 
@@ -48,15 +56,16 @@ type Refusal = { reason: RefusalReason; detail: string };
  * The checks every answer passes, in order; the first that fails says why. `confirmation` is skipped when
  * the human has not been asked yet (a pre-check before a form opens).
  */
-function refusalFor(action: ActionRow, input: ApprovalInput, standing: ApproverStanding, opts: { confirmation: boolean }): Refusal | null {
+function refusalFor(action: ActionRow, input: ApprovalInput, standing: ApproverStanding, opts: { confirmation: boolean; isOwner: boolean }): Refusal | null {
   if (action.status !== 'pending_approval') return { reason: 'not-pending', detail: `this action is already ${action.status.replace('_', ' ')}` };
   if (action.expiresAt && action.expiresAt.getTime() <= Date.now()) return { reason: 'expired', detail: 'this request has expired' };
   if (input.shownPayloadHash !== action.payloadHash) {
     return { reason: 'stale-payload', detail: 'the card you acted on does not show the payload now pending' };
   }
-  if (action.onBehalfOf && action.onBehalfOf === input.userId) {
+  if (isSameSlackUser(action.onBehalfOf, input.userId)) {
     return { reason: 'requester', detail: 'you requested this action (the agent acts on your behalf), so you cannot decide it' };
   }
+  if (opts.isOwner) return { reason: 'owner', detail: 'you own the agent that requested this action, so you cannot decide it' };
   if (standing === 'not-human') return { reason: 'not-human', detail: 'bots and agents cannot approve or deny actions' };
   if (standing !== 'approver') {
     return { reason: 'not-authorized', detail: `only members of ${decidingGroups(action).join(' or ') || '(no group)'} may decide this action` };
@@ -81,14 +90,19 @@ async function recordRefusal(tx: DbOrTx, action: ActionRow, input: ApprovalInput
   ]);
 }
 
-/** Reads the action and the clicker's standing outside any transaction: the directory may call Slack. */
+/**
+ * Reads the action, the clicker's standing and whether they own the requesting agent, outside any transaction:
+ * the directory may call Slack.
+ */
 async function standingFor(db: Db, isApprover: ApproverCheck, input: ApprovalInput) {
   const [preview] = await db.select().from(actions).where(eq(actions.id, input.actionId)).limit(1);
   if (!preview) return null;
   const groups = decidingGroups(preview);
   const answer = groups.length ? await isApprover(groups, input.userId) : false;
   const standing: ApproverStanding = answer === true ? 'approver' : answer === false ? 'not-member' : answer;
-  return { preview, standing };
+  const [agent] = await db.select({ owner: agents.owner }).from(agents).where(eq(agents.id, preview.agentId)).limit(1);
+  const isOwner = await ownsAgent(agent?.owner ?? '', input.userId, isApprover.usergroupMembers);
+  return { preview, standing, isOwner };
 }
 
 /**
@@ -98,8 +112,8 @@ async function standingFor(db: Db, isApprover: ApproverCheck, input: ApprovalInp
 export async function precheckApproval(db: Db, isApprover: ApproverCheck, input: ApprovalInput): Promise<{ kind: 'ok'; action: ActionRow } | Extract<ApprovalOutcome, { kind: 'refused' }>> {
   const found = await standingFor(db, isApprover, input);
   if (!found) return { kind: 'refused', reason: 'not-found', detail: 'no such action', action: null };
-  const { preview: action, standing } = found;
-  let refusal = refusalFor(action, input, standing, { confirmation: false });
+  const { preview: action, standing, isOwner } = found;
+  let refusal = refusalFor(action, input, standing, { confirmation: false, isOwner });
   if (!refusal) {
     const [already] = await db
       .select({ id: approvals.id })
@@ -133,7 +147,7 @@ export async function decideApproval(db: Db, isApprover: ApproverCheck, input: A
     };
 
     // The standing was read for the groups of the unlocked row; escalation only ever adds a group, so it still holds.
-    const refusal = refusalFor(action, input, found.standing, { confirmation: true });
+    const refusal = refusalFor(action, input, found.standing, { confirmation: true, isOwner: found.isOwner });
     if (refusal) return refuse(refusal);
 
     const [inserted] = await tx

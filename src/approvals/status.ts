@@ -13,6 +13,8 @@ export const actionStatus = z.enum([
   'expired',
   'cancelled',
   'refused',
+  /** The executor's plan at release differs from the plan that was approved: nothing ran (docs/lifecycle.md). */
+  'plan_drift',
 ]);
 export type ActionStatus = z.infer<typeof actionStatus>;
 
@@ -24,6 +26,7 @@ export const TERMINAL_STATUSES: readonly ActionStatus[] = [
   'refused',
   'committed',
   'failed',
+  'plan_drift',
 ];
 
 export function isTerminal(status: string): boolean {

@@ -8,12 +8,22 @@ export function describeEvent(e: Pick<AuditEventView, 'type' | 'actor' | 'data'>
   const d = e.data as Data;
   switch (e.type) {
     case 'action.requested':
-      return `${s(d.agent_name) || e.actor} asked for ${s(d.action_class)}${d.on_behalf_of ? ` on behalf of ${s(d.on_behalf_of)}` : ''}${d.dry_run ? ' (dry run)' : ''}: "${s(d.justification)}" — params ${s(d.params)}, payload ${s(d.payload_hash).slice(0, 12)}`;
+      return `${s(d.agent_name) || e.actor} asked for ${s(d.action_class)}${d.on_behalf_of ? ` on behalf of ${s(d.on_behalf_of)}` : ''}${d.task_id ? ` in task ${s(d.task_id)}` : ''}${d.dry_run ? ' (dry run)' : ''}: "${s(d.justification)}" — params ${s(d.params)}${d.context && Object.keys(d.context as Data).length ? `, claims ${s(d.context)}` : ''}, payload ${s(d.payload_hash).slice(0, 12)}`;
+    case 'action.prepared':
+      return `executor ${s(d.executor)} prepared it: facts ${s(d.facts)}${d.preview ? `, preview "${s(d.preview)}"` : ''}, plan ${s(d.plan_hash).slice(0, 12)}`;
     case 'policy.decided': {
       const esc = d.escalation as Data | null | undefined;
       const via = esc ? ` → ${s(esc.via)}, ${s(esc.approvals ?? 1)} approval(s), timeout ${s(esc.timeout_seconds)} s` : '';
-      return `policy decided ${s(d.decision)} by rule ${s(d.rule_id) || '(none)'}${via}: ${s(d.reasoning)}`;
+      const conflicts = d.claim_conflicts as Data[] | undefined;
+      const contradicted = conflicts?.length ? ` — the agent's claims contradicted the facts: ${conflicts.map((c) => `${s(c.claim)}=${s(c.claimed)} vs ${s(c.fact)}=${s(c.actual)}`).join('; ')}` : '';
+      return `policy decided ${s(d.decision)} by rule ${s(d.rule_id) || '(none)'}${via}: ${s(d.reasoning)}${contradicted}`;
     }
+    case 'commit.plan_drift':
+      return `not executed: plan drift (approved plan ${s(d.approved_plan_hash).slice(0, 12)}, executor now plans ${s(d.fresh_plan_hash).slice(0, 12)})`;
+    case 'task.opened':
+      return `task ${s(d.task_id)} opened${d.description ? ` ("${s(d.description)}")` : ''}`;
+    case 'task.closed':
+      return `task ${s(d.task_id)} closed`;
     case 'approval.card_posted':
       return `approval card posted to ${s(d.channel)} for ${s(d.group)}`;
     case 'approval.recorded':

@@ -7,7 +7,7 @@ import { newId } from '../lib/ids';
 import { isValidActionClassGlob, matchesActionClassGlob } from '../lib/action-class-glob';
 import { AGENT_TOKEN_PREFIX, displayPrefix, generateToken, hashToken } from './tokens';
 
-export type Agent = Pick<AgentRow, 'id' | 'name' | 'owner' | 'scopes' | 'status' | 'rateLimitPerMinute'>;
+export type Agent = Pick<AgentRow, 'id' | 'name' | 'owner' | 'tags' | 'scopes' | 'status' | 'rateLimitPerMinute'>;
 
 /**
  * Who an agent request acts as. `verifiedBy: 'cache'` marks credentials served from the per-instance cache
@@ -20,7 +20,7 @@ export class AgentInputError extends Error {}
 /** Creates an agent identity and its first token. The token is returned once and stored only as a hash. */
 export async function createAgent(
   db: DbOrTx,
-  input: { name: string; owner?: string; scopes: string[]; rateLimitPerMinute?: number | null },
+  input: { name: string; owner?: string; tags?: string[]; scopes: string[]; rateLimitPerMinute?: number | null },
   actor: string,
 ): Promise<{ agent: Agent; token: string }> {
   if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(input.name)) {
@@ -37,6 +37,7 @@ export async function createAgent(
         id: newId('agent'),
         name: input.name,
         owner: input.owner ?? '',
+        tags: input.tags ?? [],
         scopes: input.scopes,
         rateLimitPerMinute: input.rateLimitPerMinute ?? null,
       })
@@ -56,7 +57,7 @@ export async function createAgent(
       actor,
       agentId: row.id,
       // `issued`, not `token_…`: the redactor would blank a token id, which is evidence, not a secret.
-      data: { name: row.name, owner: row.owner, scopes: row.scopes, rate_limit_per_minute: row.rateLimitPerMinute, issued: { id: tokenId, display_prefix: displayPrefix(token) } },
+      data: { name: row.name, owner: row.owner, tags: row.tags, scopes: row.scopes, rate_limit_per_minute: row.rateLimitPerMinute, issued: { id: tokenId, display_prefix: displayPrefix(token) } },
     });
     return row;
   });
@@ -68,6 +69,7 @@ function toAgent(row: AgentRow): Agent {
     id: row.id,
     name: row.name,
     owner: row.owner,
+    tags: row.tags,
     scopes: row.scopes,
     status: row.status,
     rateLimitPerMinute: row.rateLimitPerMinute,

@@ -6,7 +6,7 @@ import { parseFlags, processIo, type CliIo } from './io';
 
 type Step = { label: string; body: Record<string, unknown> };
 
-const TERMINAL = new Set(['previewed', 'denied', 'expired', 'cancelled', 'refused', 'committed', 'failed']);
+const TERMINAL = new Set(['previewed', 'denied', 'expired', 'cancelled', 'refused', 'committed', 'failed', 'plan_drift']);
 
 /** The agent's script: one allowed, one denied, one escalated action. */
 function steps(run: string): Step[] {

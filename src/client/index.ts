@@ -26,7 +26,7 @@ export type ClientOptions = {
 };
 
 /** Statuses an action never leaves (docs/lifecycle.md). */
-export const TERMINAL_STATUSES: readonly ActionStatus[] = ['previewed', 'denied', 'expired', 'cancelled', 'refused', 'committed', 'failed'];
+export const TERMINAL_STATUSES: readonly ActionStatus[] = ['previewed', 'denied', 'expired', 'cancelled', 'refused', 'committed', 'failed', 'plan_drift'];
 
 const LONG_POLL_SECONDS = 30;
 

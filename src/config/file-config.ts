@@ -22,6 +22,13 @@ export const executorSchema = z.strictObject({
   /** Release rate limit: at most `max` commits per `per_seconds`, across all workers. */
   rate_limit: z.strictObject({ max: z.number().int().positive(), per_seconds: z.number().int().positive() }).optional(),
   supports_dry_run: z.boolean().default(false),
+  /**
+   * The executor's prepare endpoint (docs/executors.md): asked, signed like a commit with `"mode": "prepare"`,
+   * what the action would do before policy decides. Its facts decide, its preview is shown on the card, and the
+   * hash of its plan is approved and compared again at release.
+   */
+  prepare_url: z.string().url().optional(),
+  prepare_timeout_ms: z.number().int().positive().max(60_000).default(5_000),
   /** JSON Schema per action-class pattern for the params; unknown fields are violations. */
   contracts: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
 });
@@ -35,6 +42,14 @@ export const fileConfigSchema = z.strictObject({
   budgets: budgetsSchema,
   /** Slack users allowed to use /audit. */
   auditors: approverGroupSchema.partial({ channel: true }).optional(),
+  /** Tasks the server opens for agents (POST /v1/tasks): the unit per-task budgets count against. */
+  tasks: z
+    .strictObject({
+      max_open_per_agent: z.number().int().positive().default(20),
+      max_per_day_per_agent: z.number().int().positive().default(500),
+      ttl_seconds: z.number().int().positive().max(30 * 86_400).default(86_400),
+    })
+    .default({ max_open_per_agent: 20, max_per_day_per_agent: 500, ttl_seconds: 86_400 }),
   /** Extra parameter-key fragments to redact in the audit log and on cards (docs/audit.md). */
   redaction: z.strictObject({ extra_keys: z.array(z.string().min(1)).default([]) }).optional(),
 });

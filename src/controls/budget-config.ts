@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { isValidActionClassGlob } from '../lib/action-class-glob';
 
-/** Where a summed value is read: `params.<field>` or `context.<field>`, dots for nested objects. */
-export const BUDGET_PATH_RE = /^(params|context)(\.[A-Za-z0-9_]+)+$/;
+/**
+ * Where a summed or matched value is read: `params.<field>` (the payload that runs) or `plan.<field>` (the facts
+ * of the executor's prepare step), dots for nested objects. Never `context`: that is the agent's claim, and a
+ * budget an agent could talk its way under would be no budget (docs/agent-controls.md).
+ */
+export const BUDGET_PATH_RE = /^(params|plan)(\.[A-Za-z0-9_]+)+$/;
+const BUDGET_PATH_MESSAGE = 'must be params.<field> or plan.<field> (context is the agent\'s claim and cannot be counted)';
 
 /**
  * One budget from countersign.yaml. Without `sum` every accepted action counts 1 (invocations);
@@ -10,10 +15,13 @@ export const BUDGET_PATH_RE = /^(params|context)(\.[A-Za-z0-9_]+)+$/;
  */
 export const budgetSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'budget names are lowercase letters, digits, _ and -'),
-  /** `task`: per agent and correlation_id, for as long as the task lives; `agent_day`: per agent per UTC day. */
+  /**
+   * `task`: per task the server opened (POST /v1/tasks), for as long as it lives; an action without a task counts
+   * against the agent's one task-less budget of the UTC day. `agent_day`: per agent per UTC day.
+   */
   per: z.enum(['task', 'agent_day']),
   max: z.number().positive(),
-  sum: z.string().regex(BUDGET_PATH_RE, 'must be params.<field> or context.<field>').optional(),
+  sum: z.string().regex(BUDGET_PATH_RE, BUDGET_PATH_MESSAGE).optional(),
   /** Action-class globs this budget applies to; all classes when omitted. */
   action_classes: z
     .array(z.string().refine(isValidActionClassGlob, 'must be an action-class glob like payments.refund.*'))
@@ -22,7 +30,7 @@ export const budgetSchema = z.strictObject({
   /** Agent names this budget applies to; all agents when omitted. */
   agents: z.array(z.string().min(1)).min(1).optional(),
   /** Only actions whose values at these paths equal the given ones count (e.g. `params.currency: EUR`). */
-  when: z.record(z.string().regex(BUDGET_PATH_RE), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  when: z.record(z.string().regex(BUDGET_PATH_RE, BUDGET_PATH_MESSAGE), z.union([z.string(), z.number(), z.boolean()])).optional(),
   /** Shown to the agent and the operators with an exhausted budget, e.g. "EUR". */
   unit: z.string().max(32).optional(),
 });

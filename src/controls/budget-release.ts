@@ -5,6 +5,7 @@ import { actions, agents, budgetCounters, budgetReservations, type ActionRow } f
 import { isProblem } from '../lib/errors';
 import type { ReleaseControls } from '../queue/release-recheck';
 import { budgetClaims, reserveClaim } from './budgets';
+import { planFacts } from '../executor/prepare';
 
 /**
  * Budgets asked again at release, inside the claim transaction (lifecycle: "re-check at release … budget").
@@ -23,9 +24,9 @@ export function budgetReleaseControls(config: Pick<FileConfig, 'budgets'>): Rele
         agentId: row.agentId,
         agentName: agent?.name ?? '',
         actionClass: row.actionClass,
-        correlationId: row.correlationId,
+        taskId: row.taskId,
         params: row.params,
-        context: row.context,
+        plan: planFacts(row),
       };
       let claims;
       try {

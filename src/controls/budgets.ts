@@ -11,9 +11,11 @@ export type BudgetSubject = {
   agentId: string;
   agentName: string;
   actionClass: string;
-  correlationId: string;
+  /** The server-issued task the action belongs to; null counts against the agent's task-less budget of the day. */
+  taskId: string | null;
   params: Record<string, unknown>;
-  context: Record<string, unknown>;
+  /** The facts of the executor's prepare step, when it prepared the action. */
+  plan: Record<string, unknown> | null;
 };
 
 export type Claim = { budget: BudgetConfig; scopeKey: string; window: string; amount: string; resetsAt: string | null };
@@ -26,7 +28,7 @@ export type BudgetState = {
   counts: string;
   window: string;
   resets_at: string | null;
-  scope: { agent_id: string; correlation_id?: string };
+  scope: { agent_id: string; task_id?: string | null };
   reserved: number;
   spent: number;
   requested: number;
@@ -35,7 +37,7 @@ export type BudgetState = {
 
 function valueAt(subject: BudgetSubject, path: string): unknown {
   const [root, ...rest] = path.split('.');
-  let v: unknown = root === 'params' ? subject.params : subject.context;
+  let v: unknown = root === 'params' ? subject.params : (subject.plan ?? undefined);
   for (const key of rest) {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
     v = (v as Record<string, unknown>)[key];
@@ -71,9 +73,12 @@ export function budgetClaims(config: Pick<FileConfig, 'budgets'>, s: BudgetSubje
       amount = String(v);
     }
     claims.push(
-      b.per === 'task'
-        ? { budget: b, scopeKey: `${s.agentId}/${s.correlationId}`, window: 'task', amount, resetsAt: null }
-        : { budget: b, scopeKey: s.agentId, window: day, amount, resetsAt: nextMidnight },
+      b.per === 'agent_day'
+        ? { budget: b, scopeKey: s.agentId, window: day, amount, resetsAt: nextMidnight }
+        : s.taskId
+          ? { budget: b, scopeKey: `${s.agentId}/${s.taskId}`, window: 'task', amount, resetsAt: null }
+          : // No task: the agent's one task-less budget of the day, so leaving tasks out never means a fresh budget.
+            { budget: b, scopeKey: `${s.agentId}/no-task`, window: day, amount, resetsAt: nextMidnight },
     );
   }
   if (bad.length) {
@@ -132,13 +137,14 @@ function exhausted(c: Claim, s: BudgetSubject, reserved: string, spent: string):
     counts: c.budget.sum ?? 'invocations',
     window: c.window,
     resets_at: c.resetsAt,
-    scope: c.budget.per === 'task' ? { agent_id: s.agentId, correlation_id: s.correlationId } : { agent_id: s.agentId },
+    scope: c.budget.per === 'task' ? { agent_id: s.agentId, task_id: s.taskId } : { agent_id: s.agentId },
     reserved: Number(reserved),
     spent: Number(spent),
     requested: Number(c.amount),
     remaining: Math.max(0, c.budget.max - Number(reserved) - Number(spent)),
   };
-  const what = c.budget.per === 'task' ? `task ${s.correlationId}` : `agent ${s.agentName} on ${c.window} (UTC)`;
+  const what =
+    c.budget.per === 'agent_day' ? `agent ${s.agentName} on ${c.window} (UTC)` : s.taskId ? `task ${s.taskId}` : `agent ${s.agentName}'s actions without a task on ${c.window} (UTC)`;
   return new Problem(
     'budget-exhausted',
     `budget ${c.budget.name} for ${what} has ${state.remaining} of ${state.max}${state.unit ? ` ${state.unit}` : ''} left; this action needs ${state.requested}`,
@@ -146,7 +152,7 @@ function exhausted(c: Claim, s: BudgetSubject, reserved: string, spent: string):
   );
 }
 
-const RELEASED_ON = new Set(['denied', 'expired', 'cancelled', 'refused', 'failed']);
+const RELEASED_ON = new Set(['denied', 'expired', 'cancelled', 'refused', 'failed', 'plan_drift']);
 
 /** What reaching `status` does to an action's reservations: spent on `committed`, released on every other end, nothing otherwise. */
 export function settlementOf(status: string): 'spent' | 'released' | null {

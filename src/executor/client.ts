@@ -12,6 +12,8 @@ export type ExecutorRequest = {
   agent_idempotency_key: string;
   correlation_id: string;
   dry_run: boolean;
+  /** The approved plan's hash, when the executor prepared the action: it may refuse anything else. */
+  plan_hash?: string;
 };
 
 export type ExecutorOutcome =

@@ -1,8 +1,11 @@
 import type { ActionRow } from '../db/schema';
 import type { ActionView } from './schemas';
+import type { ClaimConflict } from '../policy';
 
 /** The API's view of an action row. Params are not echoed back: the agent has them. */
 export function toActionView(row: ActionRow): ActionView {
+  const conflicts = (row.facts as { claim_conflicts?: ClaimConflict[] } | null)?.claim_conflicts;
+  const prepared = row.prepared as { facts?: Record<string, unknown>; preview?: string } | null;
   return {
     id: row.id,
     status: row.status,
@@ -17,8 +20,13 @@ export function toActionView(row: ActionRow): ActionView {
       reasoning: row.reasoning,
       policy_version: row.policyVersion,
       escalation: row.escalation ?? null,
+      ...(conflicts ? { claim_conflicts: conflicts } : {}),
     },
     payload_hash: row.payloadHash,
+    ...(row.planHash ? { plan_hash: row.planHash } : {}),
+    ...(row.prepared ? { prepared: { facts: prepared!.facts, preview: prepared!.preview ?? null, plan_hash: row.planHash } } : {}),
+    ...(row.taskId ? { task_id: row.taskId } : {}),
+    ...(row.onBehalfOf ? { on_behalf_of: row.onBehalfOf } : {}),
     executor: row.executor,
     approvals_required: row.approvalsRequired,
     expires_at: row.expiresAt ? row.expiresAt.toISOString() : null,

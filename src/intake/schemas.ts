@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ACTION_CLASS_RE } from '../lib/action-class-glob';
 import { actionStatus } from '../approvals/status';
 import { signedReceipt } from '../receipts/receipt';
+import { normaliseSlackUserId } from '../lib/slack-ids';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -14,8 +15,24 @@ export const createActionRequest = z.strictObject({
   idempotency_key: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
   correlation_id: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
   justification: z.string().max(4000).default(''),
-  /** The human the agent acts for (Slack user id); they may never approve their own request. */
-  on_behalf_of: z.string().max(64).optional(),
+  /**
+   * The human the agent acts for: a Slack user id (`U…`/`W…`; `<@U…>` and any case accepted, stored
+   * normalised), checked against the Slack directory. They may never approve their own request.
+   */
+  on_behalf_of: z
+    .string()
+    .max(64)
+    .transform((raw, ctx) => {
+      const id = normaliseSlackUserId(raw);
+      if (!id) {
+        ctx.addIssue({ code: 'custom', message: 'must be a Slack user id (U…/W…), e.g. U024BE7LH' });
+        return z.NEVER;
+      }
+      return id;
+    })
+    .optional(),
+  /** A task the server opened (POST /v1/tasks); its per-task budgets count this action. */
+  task_id: z.string().min(1).max(100).optional(),
 });
 export type CreateActionRequest = z.infer<typeof createActionRequest>;
 
@@ -54,6 +71,8 @@ export const decisionView = z.object({
   reasoning: z.string(),
   policy_version: z.string(),
   escalation: z.record(z.string(), z.unknown()).nullable(),
+  /** The agent's claims that contradicted the facts: why the request was denied. */
+  claim_conflicts: z.array(z.object({ claim: z.string(), fact: z.string(), claimed: z.unknown(), actual: z.unknown() })).optional(),
 });
 
 export const actionView = z.object({
@@ -66,6 +85,14 @@ export const actionView = z.object({
   dry_run: z.boolean(),
   decision: decisionView,
   payload_hash: z.string(),
+  /** SHA-256 of the executor's prepared plan; the approval binds to it (through payload_hash) and release compares it. */
+  plan_hash: z.string().optional(),
+  /** What the executor's prepare step said: the facts policy read, and its preview for people. */
+  prepared: z.object({ facts: z.record(z.string(), z.unknown()).optional(), preview: z.string().nullable(), plan_hash: z.string().nullable() }).optional(),
+  /** The server-issued task this action counts against. */
+  task_id: z.string().optional(),
+  /** The validated human the agent acts for (normalised Slack user id). */
+  on_behalf_of: z.string().optional(),
   executor: z.string().nullable(),
   approvals_required: z.number(),
   expires_at: z.string().nullable(),

@@ -32,6 +32,13 @@ export const PROBLEM_TYPES = {
   'dry-run-unsupported': { status: 422, title: 'The executor does not support dry runs', retryable: false },
   'dry-run-rejected': { status: 422, title: 'The executor says the action would be rejected', retryable: false },
   'executor-unavailable': { status: 502, title: 'The executor could not produce a preview', retryable: true },
+  'prepare-unavailable': { status: 503, title: 'The executor could not prepare the action', retryable: true },
+  'prepare-refused': { status: 422, title: 'The executor refused to prepare the action', retryable: false },
+  'prepare-malformed': { status: 502, title: 'The executor answered the prepare step with malformed data', retryable: false },
+  'unknown-requester': { status: 422, title: 'on_behalf_of is not a known Slack user', retryable: false },
+  'directory-unavailable': { status: 503, title: 'The Slack directory could not be asked', retryable: true },
+  'task-not-open': { status: 409, title: 'The task is not open for this agent', retryable: false },
+  'task-limit': { status: 429, title: 'The agent holds or opened too many tasks', retryable: false },
   'service-unavailable': { status: 503, title: 'A backing service is unavailable', retryable: true },
   internal: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, { status: number; title: string; retryable: boolean }>;

@@ -6,6 +6,7 @@ import type { PolicyError } from './errors.ts';
 import { evaluateWithIndex } from './evaluate.ts';
 import { explainWithIndex, type Explanation } from './explain.ts';
 import { parseYamlSource } from './parse/yaml-source.ts';
+import { compileParameterPath, type FactSource } from './parameter-path.ts';
 import { RuleIndex } from './rule-index.ts';
 import { policyFileSchema } from './schema/policy-file.ts';
 
@@ -18,6 +19,11 @@ export interface PolicyBundle {
   readonly ruleCount: number;
   /** Every rule in bundle order (files sorted by file name, rules in file order). */
   readonly rules: readonly CompiledRule[];
+  /**
+   * Whether any rule reads this fact source (a bare name counts as `plan` and `params`): facts that cost a
+   * query to establish (`usage`) are gathered only for bundles that read them.
+   */
+  readsFacts(source: FactSource): boolean;
   evaluate(input: PolicyInput): Decision;
   explain(input: PolicyInput): Explanation;
 }
@@ -76,14 +82,30 @@ export function loadPolicyBundleFromFiles(files: readonly PolicySourceFile[]): L
 function createBundle(files: readonly BundleFile[], rules: readonly CompiledRule[]): PolicyBundle {
   const version = bundleVersion(files);
   const index = new RuleIndex(rules);
+  const sources = factSourcesOf(rules);
   return Object.freeze({
     version,
     files: Object.freeze(files.map((file) => Object.freeze(file))),
     ruleCount: rules.length,
     rules: Object.freeze(rules),
+    readsFacts: (source: FactSource) => sources.has(source),
     evaluate: (input: PolicyInput) => evaluateWithIndex(index, input, version),
     explain: (input: PolicyInput) => explainWithIndex(index, input, version),
   });
+}
+
+function factSourcesOf(rules: readonly CompiledRule[]): ReadonlySet<string> {
+  const sources = new Set<string>();
+  for (const rule of rules) {
+    const names = [...rule.conditions.map((c) => c.parameter), ...rule.templateNames];
+    for (const name of names) {
+      if (name === null) continue;
+      const { source } = compileParameterPath(name);
+      if (source === null) sources.add('plan').add('params');
+      else sources.add(source);
+    }
+  }
+  return sources;
 }
 
 /** Hashes file names with contents: renaming a file changes bundle order, so it changes the version. */

@@ -32,6 +32,8 @@ export type CompiledRule = {
   readonly staticReasoning: string | null;
   readonly templateNames: readonly string[];
   readonly escalation: Escalation | null;
+  /** Deny instead when no validated human stands behind the request. */
+  readonly requiresRequester: boolean;
   /** The rule as validated from the file, for tools that translate or display it. */
   readonly source: Rule;
 };
@@ -60,6 +62,7 @@ export function compileRule(rule: Rule, source: RuleSource): CompiledRule {
     staticReasoning: isStatic ? rule.reasoning : null,
     templateNames: template.names,
     escalation: rule.escalation ? normaliseEscalation(rule.escalation) : null,
+    requiresRequester: rule.requires_requester ?? false,
     source: rule,
   });
 }

@@ -1,9 +1,11 @@
 import { ACTION_CLASS_PATTERN, type Decision, type PolicyInput } from './contract.ts';
+import { compileParameterPath } from './parameter-path.ts';
 import type { CompiledCondition, ConditionStatus } from './conditions/index.ts';
 import { kindOf } from './conditions/compiled-condition.ts';
 import type { CompiledRule } from './compiled-rule.ts';
 import type { RuleIndex } from './rule-index.ts';
 import { EvalScope } from './scope.ts';
+import { claimConflicts, conflictDecision } from './claims.ts';
 import { renderTemplate, renderValue } from './template.ts';
 
 /** Why a rule's conditions hold: plainly, or only because a parameter was missing or mistyped. */
@@ -32,7 +34,9 @@ export function checkRule(rule: CompiledRule, scope: EvalScope): RuleOutcome {
 export function decideFromCandidates(candidates: readonly CompiledRule[], scope: EvalScope, version: string): Decision {
   for (const rule of candidates) {
     const outcome = checkRule(rule, scope);
-    if (outcome.holds) return decisionFor(rule, outcome.failedClosed, scope, version);
+    if (!outcome.holds) continue;
+    if (rule.requiresRequester && rule.decision !== 'deny' && !scope.input.requester) return requesterMissing(rule, version);
+    return decisionFor(rule, outcome.failedClosed, scope, version);
   }
   return noMatch(scope.input.action_class, version);
 }
@@ -43,6 +47,8 @@ export function evaluateWithIndex(index: RuleIndex, input: PolicyInput, version:
 
 /** Evaluation against a scope the caller keeps, so `explain` sees the same instant. */
 export function evaluateInScope(index: RuleIndex, scope: EvalScope, version: string): Decision {
+  const conflicts = claimConflicts(scope);
+  if (conflicts.length > 0) return conflictDecision(conflicts, version);
   const actionClass = scope.input.action_class;
   const known = index.resolvedCandidates(actionClass);
   if (known !== undefined) return decideFromCandidates(known, scope, version);
@@ -70,8 +76,20 @@ export function decisionFor(rule: CompiledRule, failedClosed: readonly FailClose
 export function failClosedNote({ condition, status }: FailClosed, scope: EvalScope): string {
   if (condition.parameter === null) return `(${condition.describe(scope)}: failing closed)`;
   if (status === 'missing') return `(${condition.parameter} missing: failing closed)`;
-  const value = scope.lookup({ name: condition.parameter, keys: condition.parameter.split('.') });
-  return `(${condition.parameter} is not ${condition.expects}, got ${kindOf(value)}: failing closed)`;
+  const value = scope.lookup(compileParameterPath(condition.parameter));
+  const { expects, got } = condition.mistyped?.(value) ?? { expects: condition.expects, got: kindOf(value) };
+  return `(${condition.parameter} is not ${expects}, got ${got}: failing closed)`;
+}
+
+/** `requires_requester: true` and no validated human behind the request: the rule cannot apply, so deny. */
+function requesterMissing(rule: CompiledRule, version: string): Decision {
+  return {
+    decision: 'deny',
+    rule_id: rule.id,
+    reasoning: `rule ${rule.id} requires a requester (on_behalf_of, a Slack user) and the request names none: failing closed`,
+    escalation: null,
+    policy_version: version,
+  };
 }
 
 export function noMatch(actionClass: string, version: string): Decision {

@@ -4,8 +4,10 @@ import type { CompiledRule } from './compiled-rule.ts';
 import { checkRule, evaluateInScope, isValidActionClass } from './evaluate.ts';
 import type { RuleIndex } from './rule-index.ts';
 import { EvalScope } from './scope.ts';
+import { CLAIM_SOURCE, FACT_SOURCES, compileParameterPath } from './parameter-path.ts';
 
-export type ConditionTrace = { type: string; parameter: string | null; status: ConditionStatus; detail: string };
+/** `source`: where the value was read (params, plan, agent, requester, time, usage; context is never read). */
+export type ConditionTrace = { type: string; parameter: string | null; source: string; status: ConditionStatus; detail: string };
 
 export type RuleTrace = {
   rule_id: string;
@@ -27,6 +29,8 @@ export type Explanation = {
   considered: RuleTrace[];
   winner: string | null;
   why: string;
+  /** Which fact sources this request carried, and the claims (context keys) it made. */
+  facts: Record<string, string[]>;
 };
 
 /** Everything `evaluate` looked at, without short-circuiting, and why the winner won. */
@@ -46,7 +50,12 @@ export function explainWithIndex(index: RuleIndex, input: PolicyInput, version: 
     decision,
     considered,
     winner: decision.rule_id,
-    why: valid ? why(decision, considered) : `${JSON.stringify(actionClass)} is not a valid action class, so it is denied before any rule is consulted`,
+    why: decision.claim_conflicts
+      ? `the agent's claims contradict the facts, so the request is denied before any rule is consulted`
+      : valid
+        ? why(decision, considered)
+        : `${JSON.stringify(actionClass)} is not a valid action class, so it is denied before any rule is consulted`,
+    facts: factSummary(input),
   };
 }
 
@@ -61,10 +70,20 @@ function trace(rule: CompiledRule, scope: EvalScope, segments: readonly string[]
     conditions: rule.conditions.map((condition) => ({
       type: condition.type,
       parameter: condition.parameter,
+      source: condition.parameter === null ? 'time' : scope.sourceOf(compileParameterPath(condition.parameter)),
       status: condition.test(scope),
       detail: condition.describe(scope),
     })),
   };
+}
+
+function factSummary(input: PolicyInput): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const source of [...FACT_SOURCES, CLAIM_SOURCE] as const) {
+    const value = source === 'time' ? undefined : input[source];
+    if (value && typeof value === 'object') out[source === CLAIM_SOURCE ? 'context (claims, never read)' : source] = Object.keys(value);
+  }
+  return out;
 }
 
 function why(decision: Decision, considered: readonly RuleTrace[]): string {

@@ -5,11 +5,13 @@ export {
   decisionSchema,
   escalationSchema,
   policyInputSchema,
+  type ClaimConflict,
   type Decision,
   type DecisionName,
   type Escalation,
   type PolicyInput,
 } from './contract.ts';
+export { CLAIM_SOURCE, FACT_SOURCES, type FactSource } from './parameter-path.ts';
 export { formatPolicyError, policyErrorCodes, type PolicyError, type PolicyErrorCode } from './errors.ts';
 export {
   loadPolicyBundleFromFiles,

@@ -2,8 +2,16 @@ import type { PolicyBundle } from './bundle.ts';
 import { DECISION_RANK, type CompiledRule } from './compiled-rule.ts';
 import { globCovers, globIntersection } from './glob-relations.ts';
 import type { Glob } from './glob.ts';
+import { CLAIM_SOURCE, compileParameterPath } from './parameter-path.ts';
 
-export const lintCodes = ['shadowed_rule', 'broad_allow', 'allow_escalate_overlap', 'unchecked_template_parameter', 'escalate_to_same_group'] as const;
+export const lintCodes = [
+  'shadowed_rule',
+  'broad_allow',
+  'allow_escalate_overlap',
+  'unchecked_template_parameter',
+  'escalate_to_same_group',
+  'reads_agent_claim',
+] as const;
 export type LintCode = (typeof lintCodes)[number];
 
 /** A legal bundle that is probably not what its author meant. */
@@ -79,11 +87,25 @@ export function lintBundle(bundle: PolicyBundle): LintWarning[] {
       if (name === 'action_class' || checked.has(name)) continue;
       warnings.push(warn('unchecked_template_parameter', rule, `reasoning names \${${name}}, which no condition of this rule checks; it renders as [missing] when the agent does not send it`));
     }
+    const claims = [...new Set([...rule.conditions.map((c) => c.parameter), ...rule.templateNames].filter(readsClaim))];
+    if (claims.length > 0) {
+      warnings.push(
+        warn(
+          'reads_agent_claim',
+          rule,
+          `reads ${claims.join(', ')}: context is the agent's claim and is never read (a condition on it is always missing, so it fails closed); name a fact: plan.<name> from the executor's prepare step, params.<name>, or count: params.<list>`,
+        ),
+      );
+    }
     if (rule.escalation?.escalate_to && rule.escalation.escalate_to.via === rule.escalation.via) {
       warnings.push(warn('escalate_to_same_group', rule, `escalate_to.via is the same group as via (${rule.escalation.via}): nobody new is asked`));
     }
   }
   return warnings;
+}
+
+function readsClaim(name: string | null): name is string {
+  return name !== null && compileParameterPath(name).source === CLAIM_SOURCE;
 }
 
 /**

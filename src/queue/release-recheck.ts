@@ -4,7 +4,7 @@ import { agents, type ActionRow } from '../db/schema';
 import type { FileConfig } from '../config/file-config';
 import { findExecutor } from '../executor/registry';
 import { payloadHash } from '../intake/payload-hash';
-import type { Decision, PolicyBundle } from '../policy';
+import type { Decision, PolicyBundle, PolicyInput } from '../policy';
 
 /** Default time between approval and release (policy `escalation.release_window`, also used for policy allows). */
 export const DEFAULT_RELEASE_WINDOW_SECONDS = 3600;
@@ -64,7 +64,7 @@ export function recheckOwn(deps: RecheckDeps, row: ActionRow, agentStatus: strin
   if (!row.executor || !findExecutor(deps.config, row.executor)) {
     return { kind: 'refuse', code: 'executor-not-configured', reason: `executor "${row.executor}" is not configured` };
   }
-  const hash = payloadHash({ action_class: row.actionClass, params: row.params, context: row.context, executor: row.executor });
+  const hash = payloadHash({ action_class: row.actionClass, params: row.params, context: row.context, executor: row.executor, plan_hash: row.planHash });
   if (hash !== row.payloadHash || row.approvedPayloadHash !== row.payloadHash) {
     return { kind: 'refuse', code: 'payload-changed', reason: 'stored payload no longer hashes to the approved payload hash' };
   }
@@ -77,7 +77,7 @@ export function recheckOwn(deps: RecheckDeps, row: ActionRow, agentStatus: strin
       reason: `the approval is older than its ${windowSeconds} s release window; request the action again for a fresh approval`,
     };
   }
-  const decision = deps.policy.current().evaluate({ action_class: row.actionClass, context: row.context, params: row.params });
+  const decision = deps.policy.current().evaluate(storedPolicyInput(row));
   if (decision.decision === 'deny') {
     return {
       kind: 'refuse',
@@ -99,6 +99,25 @@ export function recheckOwn(deps: RecheckDeps, row: ActionRow, agentStatus: strin
 export async function recheckControls(deps: RecheckDeps, tx: Tx, row: ActionRow): Promise<RecheckVerdict> {
   const control = await deps.controls?.check?.(tx, row);
   return control ?? { kind: 'release' };
+}
+
+/**
+ * The policy input of a recorded action: its params and claims, and the facts established when it was
+ * requested (the prepare step's, the agent's, the requester's, the usage then), so the policy in force now
+ * decides on the same facts. An action recorded before facts were stored has only its params.
+ */
+export function storedPolicyInput(row: Pick<ActionRow, 'actionClass' | 'params' | 'context' | 'facts'>): PolicyInput {
+  const facts = (row.facts ?? {}) as Record<string, unknown>;
+  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  return {
+    action_class: row.actionClass,
+    params: row.params,
+    context: row.context,
+    plan: obj(facts.plan) ?? null,
+    agent: obj(facts.agent),
+    requester: obj(facts.requester) ?? null,
+    usage: obj(facts.usage),
+  };
 }
 
 export function releaseWindowSeconds(row: Pick<ActionRow, 'escalation'>): number {

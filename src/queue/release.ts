@@ -12,6 +12,7 @@ import type { ReleaseGate } from './release-gate';
 import type { ReleaseControls } from './release-recheck';
 import { MAX_INLINE_SLOT_WAIT_MS } from './release-claim';
 import { eventBase } from './release-outcome';
+import { checkPlan, recordPlanDrift } from './release-prepare';
 import { claimInBatch, recordInBatch } from './release-writer';
 
 export type ReleaseDeps = {
@@ -38,7 +39,7 @@ export type ReleaseHooks = {
 };
 
 export type ReleaseOutcome =
-  | { kind: 'committed' | 'failed' | 'refused' | 'cancelled' | 'sent_back' }
+  | { kind: 'committed' | 'failed' | 'refused' | 'cancelled' | 'sent_back' | 'plan_drift' }
   | { kind: 'skipped'; reason: string }
   | { kind: 'retry'; reason: string; attempts: number }
   /** Over the executor's release rate: look again after `delayMs`, without using an attempt. */
@@ -77,6 +78,19 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string, hooks: 
   const executor = findExecutor(deps.config, row.executor!);
   if (!executor) return { kind: 'skipped', reason: 'executor vanished' }; // recheck refuses these; unreachable
 
+  // What runs is what was approved: the executor prepares again and its plan must hash the same.
+  const plan = await checkPlan(executor, row);
+  if (plan.kind === 'drift') {
+    if (!(await recordPlanDrift(deps.db, row, plan.freshHash))) return { kind: 'skipped', reason: 'claim taken over' };
+    announce(deps, row, 'plan_drift');
+    return { kind: 'plan_drift' };
+  }
+  if (plan.kind === 'outcome') {
+    const result = await recordInBatch(deps.db, { row, outcome: plan.outcome, maxAttempts: executor.max_attempts });
+    if (result.kind !== 'retry' && result.kind !== 'skipped') announce(deps, row, result.kind);
+    return result;
+  }
+
   if (deps.releaseGate) {
     // The slot is taken right before the call, so the limit holds where the executor feels it. Several
     // workers may have peeked at the same free slot: the losers wait briefly, or give the claim back.
@@ -101,6 +115,7 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string, hooks: 
     agent_idempotency_key: row.idempotencyKey,
     correlation_id: row.correlationId,
     dry_run: false,
+    ...(row.planHash ? { plan_hash: row.planHash } : {}),
   });
   deps.onExecutorCall?.(executor.name, outcome);
   hooks.called?.(outcome);

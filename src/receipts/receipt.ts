@@ -13,6 +13,8 @@ export const receiptPayload = z.strictObject({
   action_class: z.string(),
   /** SHA-256 of canonical {action_class, params, context, executor}: what was decided and approved. */
   payload_hash: z.string(),
+  /** SHA-256 of the canonical JSON of the executor's prepared plan, when it prepared the action (covered by payload_hash). */
+  plan_hash: z.string().optional(),
   /** Policy's decision: allow | deny | escalate. */
   decision: z.string(),
   rule_id: z.string().nullable(),

@@ -70,6 +70,7 @@ export async function receiptFields(db: DbOrTx, row: ActionRow, knownApprovers?:
     agent_id: row.agentId,
     action_class: row.actionClass,
     payload_hash: row.payloadHash,
+    ...(row.planHash ? { plan_hash: row.planHash } : {}),
     decision: row.decision,
     rule_id: row.ruleId,
     policy_version: row.policyVersion,

@@ -16,7 +16,7 @@ type Cached<T> = { value: Promise<T>; at: number };
  */
 export function createApproverDirectory(config: FileConfig, client: WebClient, opts: { usergroupTtlMs?: number; userTtlMs?: number } = {}) {
   const groups = new Map<string, Cached<Set<string>>>();
-  const users = new Map<string, Cached<{ isHuman: boolean }>>();
+  const users = new Map<string, Cached<{ exists: boolean; isHuman: boolean }>>();
 
   function cached<T>(map: Map<string, Cached<T>>, key: string, ttl: number, load: () => Promise<T>): Promise<T> {
     const hit = map.get(key);
@@ -35,9 +35,15 @@ export function createApproverDirectory(config: FileConfig, client: WebClient, o
 
   const person = (userId: string) =>
     cached(users, userId, opts.userTtlMs ?? USER_TTL_MS, async () => {
-      const res = await client.users.info({ user: userId });
-      const u = res.user;
-      return { isHuman: Boolean(u) && !u?.is_bot && !u?.deleted && u?.id !== 'USLACKBOT' };
+      try {
+        const res = await client.users.info({ user: userId });
+        const u = res.user;
+        return { exists: Boolean(u), isHuman: Boolean(u) && !u?.is_bot && !u?.deleted && u?.id !== 'USLACKBOT' };
+      } catch (err) {
+        // Slack's word that there is no such user is an answer, not an outage.
+        if ((err as { data?: { error?: string } }).data?.error === 'user_not_found') return { exists: false, isHuman: false };
+        throw err;
+      }
     });
 
   function groupConfig(groupName: string) {
@@ -66,9 +72,25 @@ export function createApproverDirectory(config: FileConfig, client: WebClient, o
     return (await person(userId)).isHuman ? 'approver' : 'not-human';
   }
 
+  /** The intake's check of `on_behalf_of`: a human the workspace knows, or not. Throws when Slack cannot be asked. */
+  async function lookupUser(userId: string): Promise<'human' | 'not-human' | 'unknown'> {
+    const p = await person(userId);
+    return !p.exists ? 'unknown' : p.isHuman ? 'human' : 'not-human';
+  }
+
+  /** The approver groups a user belongs to (the `requester.groups` fact). */
+  async function groupsOf(userId: string): Promise<string[]> {
+    const names = Object.keys(config.approver_groups);
+    const member = await Promise.all(names.map((name) => isMember(name, userId)));
+    return names.filter((_, i) => member[i]);
+  }
+
   return {
     isMember,
     standing,
+    lookupUser,
+    groupsOf,
+    usergroupMembers: (usergroup: string): Promise<ReadonlySet<string>> => usergroupMembers(usergroup),
     clearCache: () => {
       groups.clear();
       users.clear();

@@ -90,7 +90,7 @@ describe('the chain of every flow reads back complete', () => {
   });
 
   it('denied by policy', async () => {
-    const req = actionRequest({ context: { target_count: 40 } });
+    const req = actionRequest({ params: { name: 'n', target_count: 40 } });
     const res = await h.post(req);
     expect(res.status).toBe(403);
     const events = await chainOf(res.body.action_id, String(req.correlation_id));

@@ -133,7 +133,7 @@ describe('receipts returned to agents', () => {
   });
 
   it('a denial (problem+json) carries a receipt too', async () => {
-    const res = await h.post(actionRequest({ context: { target_count: 40 } }));
+    const res = await h.post(actionRequest({ params: { name: 'n', target_count: 40 } }));
     expect(res.status).toBe(403);
     expect(verifyReceipt(res.body, keys).ok).toBe(true);
     expect(res.body.receipt.payload).toMatchObject({ action_id: res.body.action_id, decision: 'deny', status: 'denied' });

@@ -90,7 +90,7 @@ describe('countersign CLI', () => {
   it('policy eval prints the decision as JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-eval-'));
     const input = join(dir, 'input.json');
-    writeFileSync(input, JSON.stringify({ action_class: 'external_automation.workflow.create', context: { target_count: 40 } }));
+    writeFileSync(input, JSON.stringify({ action_class: 'external_automation.workflow.create', params: { target_count: 40 } }));
     const res = await cli(['policy', 'eval', '--policies', 'policies', '--input', input]);
     expect(res.code).toBe(0);
     const decision = JSON.parse(res.stdout);
@@ -101,7 +101,7 @@ describe('countersign CLI', () => {
       escalation: null,
     });
     expect(decision.policy_version).toBeTruthy();
-    const stdin = await cli(['policy', 'eval', '--policies', 'policies', '--input', '-'], {}, JSON.stringify({ action_class: 'external_automation.workflow.create', context: { target_count: 3 } }));
+    const stdin = await cli(['policy', 'eval', '--policies', 'policies', '--input', '-'], {}, JSON.stringify({ action_class: 'external_automation.workflow.create', params: { target_count: 3 } }));
     expect(JSON.parse(stdin.stdout)).toMatchObject({ decision: 'escalate', escalation: { via: 'automation-ops' } });
   });
 

@@ -27,10 +27,17 @@ afterAll(async () => {
   await h?.close();
 });
 
-const jobRun = (correlation: string, extra: Record<string, unknown> = {}) =>
-  actionRequest({ action_class: 'external_automation.job.run', correlation_id: correlation, context: { target_count: 1 }, ...extra });
+const jobRun = (task: string, extra: Record<string, unknown> = {}) =>
+  actionRequest({ action_class: 'external_automation.job.run', task_id: task, params: { target_count: 1 }, ...extra });
 const spend = (amount: unknown, currency = 'EUR') =>
-  actionRequest({ action_class: 'external_automation.api.write', params: { amount, currency }, context: { target_count: 1 } });
+  actionRequest({ action_class: 'external_automation.api.write', params: { amount, currency, target_count: 1 } });
+
+/** A task the server opens for the agent (POST /v1/tasks): per-task budgets count against it. */
+async function openTask(token: string): Promise<string> {
+  const res = await fetch(`${h.app.url}/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { id: string }).id;
+}
 const read = (params: Record<string, unknown> = {}) => actionRequest({ action_class: 'external_automation.read.jobs', params, context: {} });
 
 async function counter(budget: string, scopeKey: string) {
@@ -44,7 +51,7 @@ async function reservationState(actionId: string) {
 describe('invocations per task', () => {
   it('reserves one per accepted action and refuses the next with 429 budget-exhausted, its state and an audit event', async () => {
     const { token, agent } = await addAgent(h);
-    const task = `task-${Date.now()}`;
+    const task = await openTask(token);
     for (let i = 0; i < 3; i++) expect((await postTo(h.app.url, token, jobRun(task))).status).toBe(201);
     const body = jobRun(task);
     const refused = await postTo(h.app.url, token, body);
@@ -52,23 +59,23 @@ describe('invocations per task', () => {
     expect(refused.body).toMatchObject({
       code: 'budget-exhausted',
       retryable: false,
-      budget: { name: 'task-steps', per: 'task', max: 3, reserved: 3, spent: 0, requested: 1, remaining: 0, window: 'task', resets_at: null, counts: 'invocations', scope: { agent_id: agent.id, correlation_id: task } },
+      budget: { name: 'task-steps', per: 'task', max: 3, reserved: 3, spent: 0, requested: 1, remaining: 0, window: 'task', resets_at: null, counts: 'invocations', scope: { agent_id: agent.id, task_id: task } },
     });
     expect(refused.headers.get('ratelimit')).toBeTruthy();
     const [evt] = await h.db.db.select().from(auditEvents).where(and(eq(auditEvents.agentId, agent.id), eq(auditEvents.type, 'request.refused')));
-    expect(evt).toMatchObject({ actor: `agent:${agent.id}`, correlationId: task });
+    expect(evt).toMatchObject({ actor: `agent:${agent.id}`, correlationId: body.correlation_id });
     expect(evt!.data).toMatchObject({ reason: 'budget-exhausted', idempotency_key: body.idempotency_key, budget: { name: 'task-steps', remaining: 0 } });
     const stored = await h.db.db.select().from(actions).where(eq(actions.idempotencyKey, body.idempotency_key as string));
     expect(stored).toHaveLength(0);
     // Another task of the same agent has its own budget.
-    expect((await postTo(h.app.url, token, jobRun(`${task}-b`))).status).toBe(201);
+    expect((await postTo(h.app.url, token, jobRun(await openTask(token)))).status).toBe(201);
     // Budget comes before policy: an over-budget request that policy would deny is refused for the budget.
-    expect((await postTo(h.app.url, token, jobRun(task, { context: { target_count: 99 } }))).body.code).toBe('budget-exhausted');
+    expect((await postTo(h.app.url, token, jobRun(task, { params: { target_count: 99 } }))).body.code).toBe('budget-exhausted');
   });
 
   it('gives the reservation back when a human denies the action', async () => {
     const { token, agent } = await addAgent(h);
-    const task = `task-deny-${Date.now()}`;
+    const task = await openTask(token);
     const created = [];
     for (let i = 0; i < 3; i++) created.push((await postTo(h.app.url, token, jobRun(task))).body);
     expect((await postTo(h.app.url, token, jobRun(task))).status).toBe(429);
@@ -81,9 +88,9 @@ describe('invocations per task', () => {
 
   it('does not reserve for dry runs or for requests policy denies', async () => {
     const { token, agent } = await addAgent(h);
-    const task = `task-free-${Date.now()}`;
+    const task = await openTask(token);
     expect((await postTo(h.app.url, token, jobRun(task, { dry_run: true }))).body.status).toBe('previewed');
-    expect((await postTo(h.app.url, token, jobRun(task, { context: { target_count: 99 } }))).status).toBe(403);
+    expect((await postTo(h.app.url, token, jobRun(task, { params: { target_count: 99 } }))).status).toBe(403);
     expect(await counter('task-steps', `${agent.id}/${task}`)).toEqual({ reserved: 0, spent: 0 });
   });
 });
@@ -140,7 +147,7 @@ describe('settlement (one hook in transitionAction)', () => {
 
   it('gives back on expired, cancelled and refused, once', async () => {
     const { token, agent } = await addAgent(h);
-    const task = `task-ends-${Date.now()}`;
+    const task = await openTask(token);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await postTo(h.app.url, token, jobRun(task))).body.id);
     expect(await counter('task-steps', `${agent.id}/${task}`)).toEqual({ reserved: 3, spent: 0 });

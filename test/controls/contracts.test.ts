@@ -15,6 +15,7 @@ const CONTRACTS = `      external_automation.workflow.create:
           name: { type: string, minLength: 1, maxLength: 100 }
           schedule: { type: string, pattern: "^[0-9*/,-]+( [0-9*/,-]+){4}$" }
           timezone: { type: string, enum: [UTC, Europe/Berlin, America/New_York] }
+          target_count: { type: integer, minimum: 0 }
           retry: { type: object, properties: { max_attempts: { type: integer, minimum: 0, maximum: 10 } } }
       external_automation.api.write:
         type: object
@@ -36,7 +37,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const good = { name: 'nightly-sync', schedule: '0 3 * * *', timezone: 'Europe/Berlin' };
+const good = { name: 'nightly-sync', schedule: '0 3 * * *', timezone: 'Europe/Berlin', target_count: 3 };
 
 describe('tool contracts at the intake', () => {
   it('accepts params that satisfy the contract', async () => {
@@ -63,7 +64,7 @@ describe('tool contracts at the intake', () => {
   });
 
   it('runs before policy: a request policy would deny is still refused for its contract, and nothing is recorded', async () => {
-    const body = actionRequest({ params: { ...good, extra: 1 }, context: { target_count: 400 } });
+    const body = actionRequest({ params: { ...good, extra: 1, target_count: 400 } });
     const res = await h.post(body);
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('contract-violation');

@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 const jobRun = (params: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  actionRequest({ action_class: 'external_automation.job.run', params, context: { target_count: 2 }, dry_run: true, ...extra });
+  actionRequest({ action_class: 'external_automation.job.run', params: { target_count: 2, ...params }, dry_run: true, ...extra });
 
 describe('dry_run: true', () => {
   it('runs policy, asks the executor for a signed preview, returns and stores it, and queues nothing', async () => {
@@ -76,7 +76,7 @@ describe('dry_run: true', () => {
 
   it('does not call the executor when policy would deny; the preview says denied', async () => {
     const before = h.executor.calls.length;
-    const res = await h.post(jobRun({ name: 'huge' }, { context: { target_count: 99 } }));
+    const res = await h.post(jobRun({ name: 'huge', target_count: 99 }));
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'previewed', decision: { decision: 'deny', rule_id: 'deny-high-target-count-automation' } });
     expect(res.body.preview).toBeUndefined();

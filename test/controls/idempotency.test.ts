@@ -36,7 +36,7 @@ describe('idempotency keys', () => {
   });
 
   it('replays a refusal recorded as an action (a policy denial) as it was', async () => {
-    const body = actionRequest({ context: { target_count: 40 } });
+    const body = actionRequest({ params: { name: 'n', target_count: 40 } });
     const first = await h.post(body);
     expect(first.status).toBe(403);
     const again = await h.post(body);

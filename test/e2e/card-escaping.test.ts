@@ -51,10 +51,9 @@ describe('everything an agent writes is untrusted: the card that results', () =>
   it('escapes &, <, > and neutralises mentions, links and code-block breakouts', async () => {
     const created = await h.post(
       actionRequest({
-        params: { name: EVIL.link, ...EVIL, nested: { deeper: [EVIL.fence, EVIL.user] } },
+        params: { name: EVIL.link, ...EVIL, nested: { deeper: [EVIL.fence, EVIL.user] }, target_count: 2 },
         justification: `${EVIL.channel}\n${EVIL.fence}\n:white_check_mark: *Approved* by <@U0ALICE>\n${EVIL.amp}`,
-        on_behalf_of: '<!here>',
-        context: { target_count: 2, ticket: EVIL.link },
+        context: { ticket: EVIL.link },
       }),
     );
     expect(created.status).toBe(201);

@@ -54,12 +54,12 @@ describe('embedded start (no DATABASE_URL, no REDIS_URL, no Slack)', () => {
       expect(lines.join('\n')).toContain(`${first.url}/sandbox`);
       expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
 
-      const allowed = await request(first.url, token, { action_class: 'external_automation.read.jobs', params: {}, context: { target_count: 1 }, idempotency_key: 'emb-read' });
+      const allowed = await request(first.url, token, { action_class: 'external_automation.read.jobs', params: { target_count: 1 }, idempotency_key: 'emb-read' });
       expect(allowed.status).toBe(201);
       committedId = allowed.body.id;
       // Through the private Redis, the commit worker and the built-in demo executor.
       await eventually(async () => (await getAction(first.url, token, committedId)).body.status === 'committed', 15_000, 'the allowed action to commit');
-      const escalated = await request(first.url, token, { action_class: 'external_automation.workflow.create', params: { name: 'n' }, context: { target_count: 3 }, idempotency_key: 'emb-wf' });
+      const escalated = await request(first.url, token, { action_class: 'external_automation.workflow.create', params: { name: 'n', target_count: 3 }, idempotency_key: 'emb-wf' });
       expect(escalated.body.status).toBe('pending_approval');
       pendingId = escalated.body.id;
     } finally {
@@ -84,7 +84,7 @@ describe('embedded start (no DATABASE_URL, no REDIS_URL, no Slack)', () => {
       const pending = await getAction(second.url, token, pendingId);
       expect(pending.body.status).toBe('pending_approval');
       // The idempotency record survived too: the same key replays the same action.
-      const replay = await request(second.url, token, { action_class: 'external_automation.workflow.create', params: { name: 'n' }, context: { target_count: 3 }, idempotency_key: 'emb-wf' });
+      const replay = await request(second.url, token, { action_class: 'external_automation.workflow.create', params: { name: 'n', target_count: 3 }, idempotency_key: 'emb-wf' });
       expect(replay.body.id).toBe(pendingId);
       // The sandbox's Slack starts empty: the pending card is posted again, and approving it commits (on PGlite).
       expect(again.join('\n')).toContain('posted 1 pending approval card(s) again');

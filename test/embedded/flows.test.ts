@@ -28,7 +28,7 @@ async function escalate(key: string): Promise<{ id: string; ts: string }> {
   const res = await fetch(`${app.url}/v1/actions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ action_class: 'external_automation.workflow.create', params: { name: key }, context: { target_count: 3 }, idempotency_key: key }),
+    body: JSON.stringify({ action_class: 'external_automation.workflow.create', params: { name: key, target_count: 3 }, idempotency_key: key }),
   });
   const body = (await res.json()) as { id: string; status: string };
   expect(body.status).toBe('pending_approval');

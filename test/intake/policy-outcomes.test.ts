@@ -28,7 +28,7 @@ async function jobCounts() {
 
 describe('policy outcomes at the intake', () => {
   it('denies a blast radius over the cap with the seed reasoning and the number filled in', async () => {
-    const res = await h.post(actionRequest({ context: { target_count: 40 } }));
+    const res = await h.post(actionRequest({ params: { name: 'n', target_count: 40 } }));
     expect(res.status).toBe(403);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.type).toMatch(/policy-denied$/);
@@ -40,7 +40,7 @@ describe('policy outcomes at the intake', () => {
   });
 
   it('fails closed when target_count is missing', async () => {
-    const res = await h.post(actionRequest({ context: {} }));
+    const res = await h.post(actionRequest({ params: { name: 'no-count' } }));
     expect(res.status).toBe(403);
     expect(res.body.decision.rule_id).toBe('deny-high-target-count-automation');
     expect(res.body.detail).toMatch(/target_count/);

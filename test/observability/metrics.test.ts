@@ -34,7 +34,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 describe('/metrics', () => {
   it('counts decisions by outcome', async () => {
     expect((await h.post(actionRequest({ action_class: 'external_automation.read.jobs', context: {} }))).status).toBe(201);
-    expect((await h.post(actionRequest({ context: { target_count: 40 } }))).status).toBe(403);
+    expect((await h.post(actionRequest({ params: { name: 'n', target_count: 40 } }))).status).toBe(403);
     expect((await h.post(actionRequest())).status).toBe(201);
     const text = await scrape();
     expect(sample(text, 'countersign_decisions_total', { decision: 'allow', status: 'queued' })).toBe(1);

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 async function decide(targets: number) {
-  return h.post(actionRequest({ context: { target_count: targets } }));
+  return h.post(actionRequest({ params: { name: 'n', target_count: targets } }));
 }
 
 describe('the running app and its policy bundle', () => {

@@ -35,7 +35,7 @@ afterAll(async () => {
 describe('policy eval', () => {
   it('prints the decision as JSON from stdin', async () => {
     const r = await run(['eval', '--policies', seedDir, '--input', '-'], {
-      stdin: JSON.stringify({ action_class: 'external_automation.workflow.create', context: { target_count: 40 }, idempotency_key: 'k', justification: 'j' }),
+      stdin: JSON.stringify({ action_class: 'external_automation.workflow.create', params: { target_count: 40 }, idempotency_key: 'k', justification: 'j' }),
     });
     expect(r.code).toBe(0);
     const decision = decisionSchema.parse(JSON.parse(r.stdout));
@@ -45,7 +45,7 @@ describe('policy eval', () => {
   });
   it('reads an input file and honours now', async () => {
     const file = join(tmp, 'input.json');
-    await writeFile(file, JSON.stringify({ action_class: 'deploy.api.release', context: { service: 'api', rollout: { hosts: 1 } }, now: '2025-03-08T10:00:00Z' }));
+    await writeFile(file, JSON.stringify({ action_class: 'deploy.api.release', params: { service: 'api', rollout: { hosts: 1 } }, now: '2025-03-08T10:00:00Z' }));
     const r = await run(['eval', '--policies', examplesDir, '--input', file]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'escalate', rule_id: 'escalate-deploy-outside-hours', escalation: { via: 'release-managers', escalate_to: { via: 'on-call', after_seconds: 900 } } });
@@ -72,7 +72,7 @@ describe('policy eval', () => {
 describe('policy explain', () => {
   it('shows every matching rule, its conditions and why the winner won', async () => {
     const r = await run(['explain', '--policies', seedDir, '--input', '-'], {
-      stdin: JSON.stringify({ action_class: 'external_automation.job.run', context: { target_count: 3 } }),
+      stdin: JSON.stringify({ action_class: 'external_automation.job.run', params: { target_count: 3 } }),
     });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('decision: escalate by escalate-automation-state-change');
@@ -154,7 +154,7 @@ describe('policy lint', () => {
 describe('policy replay', () => {
   const recorded: RecordedDecision[] = [
     { action_id: 'act_1', input: { action_class: 'external_automation.read.jobs', context: {} }, decision: 'allow', rule_id: 'allow-automation-readonly' },
-    { action_id: 'act_2', input: { action_class: 'external_automation.job.run', context: { target_count: 30 } }, decision: 'escalate', rule_id: 'escalate-automation-state-change' },
+    { action_id: 'act_2', input: { action_class: 'external_automation.job.run', params: { target_count: 30 } }, decision: 'escalate', rule_id: 'escalate-automation-state-change' },
   ];
 
   it('asks the injected loader for records since the parsed date and reports changes', async () => {

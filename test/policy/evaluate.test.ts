@@ -10,7 +10,7 @@ const seed = seedResult.bundle;
 
 describe('seed policy (issue 2 story)', () => {
   it('escalates a small workflow creation to automation-ops', () => {
-    const d = seed.evaluate({ action_class: 'external_automation.workflow.create', context: { target_count: 3 } });
+    const d = seed.evaluate({ action_class: 'external_automation.workflow.create', params: { target_count: 3 } });
     expect(d).toMatchObject({ decision: 'escalate', rule_id: 'escalate-automation-state-change', policy_version: seed.version });
     expect(d.escalation).toEqual({
       requires: 'human_approval', via: 'automation-ops', approvals: 1, timeout_seconds: 3600, on_timeout: 'deny',
@@ -18,16 +18,16 @@ describe('seed policy (issue 2 story)', () => {
     });
   });
   it('denies 40 targets with the number filled in as plain text', () => {
-    const d = seed.evaluate({ action_class: 'external_automation.workflow.create', context: { target_count: 40 } });
+    const d = seed.evaluate({ action_class: 'external_automation.workflow.create', params: { target_count: 40 } });
     expect(d.decision).toBe('deny');
     expect(d.rule_id).toBe('deny-high-target-count-automation');
     expect(d.reasoning).toBe('Requested external automation affects 40 targets, exceeding the standing 25-target hard cap.');
     expect(d.escalation).toBeNull();
   });
   it('denies credentials, allows reads, denies unknown classes', () => {
-    expect(seed.evaluate({ action_class: 'external_automation.credentials.read', context: {} }).rule_id).toBe('deny-automation-credential-access');
-    expect(seed.evaluate({ action_class: 'external_automation.read.jobs', context: {} })).toMatchObject({ decision: 'allow', rule_id: 'allow-automation-readonly' });
-    expect(seed.evaluate({ action_class: 'external_automation.nothing.here', context: {} })).toMatchObject({
+    expect(seed.evaluate({ action_class: 'external_automation.credentials.read', params: {} }).rule_id).toBe('deny-automation-credential-access');
+    expect(seed.evaluate({ action_class: 'external_automation.read.jobs', params: {} })).toMatchObject({ decision: 'allow', rule_id: 'allow-automation-readonly' });
+    expect(seed.evaluate({ action_class: 'external_automation.nothing.here', params: {} })).toMatchObject({
       decision: 'deny', rule_id: null, reasoning: 'no rule matched action class external_automation.nothing.here',
     });
   });
@@ -63,11 +63,11 @@ describe('precedence', () => {
   const bundle = bundleOf(rules);
 
   it('deny beats escalate beats allow, whatever the order in the file', () => {
-    expect(bundle.evaluate({ action_class: 'app.job.run', context: { n: 10 } }).rule_id).toBe('deny-big-runs');
-    expect(bundle.evaluate({ action_class: 'app.job.run', context: { n: 1 } }).rule_id).toBe('escalate-job-run');
+    expect(bundle.evaluate({ action_class: 'app.job.run', params: { n: 10 } }).rule_id).toBe('deny-big-runs');
+    expect(bundle.evaluate({ action_class: 'app.job.run', params: { n: 1 } }).rule_id).toBe('escalate-job-run');
   });
   it('among rules with the same decision, the first in bundle order wins', () => {
-    expect(bundle.evaluate({ action_class: 'app.job.list', context: {} }).rule_id).toBe('second-escalate');
+    expect(bundle.evaluate({ action_class: 'app.job.list', params: {} }).rule_id).toBe('second-escalate');
   });
   it('bundle order is file name order, then rule order', () => {
     const rule = (id: string, via: string) => `
@@ -80,7 +80,7 @@ describe('precedence', () => {
       'dir/b.yaml': policy(rule('from-b', 'b'), 'b'),
       'dir/a.yaml': policy(rule('from-a-1', 'a') + rule('from-a-2', 'a'), 'a'),
     });
-    expect(b.evaluate({ action_class: 'x.y', context: {} }).rule_id).toBe('from-a-1');
+    expect(b.evaluate({ action_class: 'x.y', params: {} }).rule_id).toBe('from-a-1');
     expect(b.rules.map((r) => r.id)).toEqual(['from-a-1', 'from-a-2', 'from-b']);
   });
 });
@@ -101,7 +101,7 @@ describe('globs', () => {
     reasoning: catch-all
     conditions: [{ type: in, parameter: catch, values: [true] }]
 `));
-  const rule = (cls: string) => bundle.evaluate({ action_class: cls, context: { catch: false } }).rule_id;
+  const rule = (cls: string) => bundle.evaluate({ action_class: cls, params: { catch: false } }).rule_id;
 
   it('a trailing * matches one or more segments', () => {
     expect(rule('a.b.c')).toBe('tail');
@@ -114,11 +114,11 @@ describe('globs', () => {
     expect(rule('m.end')).toBeNull();
   });
   it('a lone * matches every class', () => {
-    expect(bundle.evaluate({ action_class: 'q.r', context: { catch: true } }).rule_id).toBe('all');
+    expect(bundle.evaluate({ action_class: 'q.r', params: { catch: true } }).rule_id).toBe('all');
   });
   it('denies an invalid action class without consulting rules', () => {
     for (const bad of ['A.b', 'a', 'a..b', 'a.b.', '', 'a.b c']) {
-      const d = bundle.evaluate({ action_class: bad, context: { catch: true } });
+      const d = bundle.evaluate({ action_class: bad, params: { catch: true } });
       expect(d).toMatchObject({ decision: 'deny', rule_id: null });
       expect(d.reasoning).toContain('is not valid');
     }
@@ -142,8 +142,8 @@ describe('blast_radius_max and fail closed', () => {
     decision: allow
     reasoning: odd but legal
 `));
-  const evaluate = (context: Record<string, unknown>, params?: Record<string, unknown>) =>
-    bundle.evaluate({ action_class: 'a.write', context, params });
+  const evaluate = (params: Record<string, unknown>, plan?: Record<string, unknown>) =>
+    bundle.evaluate({ action_class: 'a.write', params, plan });
 
   it('holds above the threshold, not at it', () => {
     expect(evaluate({ target_count: 26 }).rule_id).toBe('deny-wide');
@@ -161,13 +161,25 @@ describe('blast_radius_max and fail closed', () => {
       expect(d.reasoning).toContain(`(target_count is not a finite number, got ${kind}: failing closed)`);
     }
   });
-  it('reads params when context lacks the parameter, context first otherwise', () => {
-    expect(evaluate({}, { target_count: 3 }).rule_id).toBe('allow-write');
-    expect(evaluate({ target_count: 30 }, { target_count: 3 }).rule_id).toBe('deny-wide');
+  it('reads the plan first, then params, and never the context', () => {
+    expect(evaluate({ target_count: 3 }).rule_id).toBe('allow-write');
+    expect(evaluate({ target_count: 3 }, { target_count: 30 }).rule_id).toBe('deny-wide');
+    expect(evaluate({}, { target_count: 30 }).rule_id).toBe('deny-wide');
+    // A claim is never read: alone it is a missing fact (fail closed), beside a fact it must agree.
+    expect(bundle.evaluate({ action_class: 'a.write', context: { target_count: 3 } }).reasoning).toContain('(target_count missing: failing closed)');
+    const conflict = bundle.evaluate({ action_class: 'a.write', context: { target_count: 1 }, params: { target_count: 40 } });
+    expect(conflict).toMatchObject({ decision: 'deny', rule_id: null, claim_conflicts: [{ claim: 'context.target_count', fact: 'params.target_count', claimed: 1, actual: 40 }] });
+  });
+  it('a negative or fractional count is not a count: fails closed', () => {
+    for (const [value, kind] of [[-40, 'a negative number'], [2.5, 'a fractional number']] as const) {
+      const d = evaluate({ target_count: value });
+      expect(d.rule_id).toBe('deny-wide');
+      expect(d.reasoning).toContain(`(target_count is not a count (a whole number of at least 0), got ${kind}: failing closed)`);
+    }
   });
   it('does not hold for an allow rule when the parameter is missing', () => {
-    expect(bundle.evaluate({ action_class: 'b.write', context: {} }).rule_id).toBeNull();
-    expect(bundle.evaluate({ action_class: 'b.write', context: { target_count: 30 } }).rule_id).toBe('allow-only-when-wide');
+    expect(bundle.evaluate({ action_class: 'b.write', params: {} }).rule_id).toBeNull();
+    expect(bundle.evaluate({ action_class: 'b.write', params: { target_count: 30 } }).rule_id).toBe('allow-only-when-wide');
   });
   it('never reads inherited properties', () => {
     const b = bundleOf(policy(`
@@ -176,7 +188,7 @@ describe('blast_radius_max and fail closed', () => {
     conditions: [{ type: threshold, parameter: constructor, lt: 10 }]
     decision: allow
     reasoning: r`));
-    expect(b.evaluate({ action_class: 'a.b', context: {} }).rule_id).toBeNull();
+    expect(b.evaluate({ action_class: 'a.b', params: {} }).rule_id).toBeNull();
   });
 });
 
@@ -188,7 +200,7 @@ describe('threshold', () => {
     decision: escalate
     escalation: { via: ops }
     reasoning: amount \${amount}`));
-  const holds = (op: string, amount: unknown) => make(op).evaluate({ action_class: 'p.refund', context: { amount } }).rule_id === 'r';
+  const holds = (op: string, amount: unknown) => make(op).evaluate({ action_class: 'p.refund', params: { amount } }).rule_id === 'r';
 
   it.each([
     ['gt', 100, false], ['gt', 100.5, true], ['gte', 100, true], ['gte', 99, false],
@@ -218,7 +230,7 @@ describe('threshold', () => {
     applies_to: { action_class: [p.refund] }
     decision: allow
     reasoning: fine`));
-    const rule = (amount: number) => b.evaluate({ action_class: 'p.refund', context: { amount } }).rule_id;
+    const rule = (amount: number) => b.evaluate({ action_class: 'p.refund', params: { amount } }).rule_id;
     expect([rule(50), rule(100), rule(101), rule(1000), rule(1001)]).toEqual(['allow-rest', 'allow-rest', 'escalate-100', 'escalate-100', 'deny-1000']);
   });
 });
@@ -242,7 +254,7 @@ describe('in / not_in', () => {
     decision: allow
     reasoning: tier
 `));
-  const rule = (cls: string, context: Record<string, unknown>) => b.evaluate({ action_class: cls, context }).rule_id;
+  const rule = (cls: string, params: Record<string, unknown>) => b.evaluate({ action_class: cls, params }).rule_id;
 
   it('matches members and non-members', () => {
     expect(rule('c.update', { environment: 'production' })).toBe('escalate-prod');
@@ -252,12 +264,12 @@ describe('in / not_in', () => {
   });
   it('treats a value of the wrong type as mistyped: escalate holds, allow does not', () => {
     expect(rule('c.update', { environment: 5 })).toBe('escalate-prod');
-    expect(b.evaluate({ action_class: 'c.update', context: { environment: 5 } }).reasoning).toContain('(environment is not a string, got number: failing closed)');
+    expect(b.evaluate({ action_class: 'c.update', params: { environment: 5 } }).reasoning).toContain('(environment is not a string, got number: failing closed)');
     expect(rule('c.tier', { tier: '2' })).toBeNull();
     expect(rule('c.update', { environment: null })).toBe('escalate-prod');
   });
   it('treats a missing value as escalate, never allow', () => {
-    expect(b.evaluate({ action_class: 'c.update', context: {} }).reasoning).toBe('prod (environment missing: failing closed)');
+    expect(b.evaluate({ action_class: 'c.update', params: {} }).reasoning).toBe('prod (environment missing: failing closed)');
   });
 });
 
@@ -280,7 +292,7 @@ describe('time_window', () => {
     decision: allow
     reasoning: night
 `));
-  const at = (cls: string, iso: string) => b.evaluate({ action_class: cls, context: {}, now: new Date(iso) }).rule_id;
+  const at = (cls: string, iso: string) => b.evaluate({ action_class: cls, params: {}, now: new Date(iso) }).rule_id;
 
   it('uses the named zone, including summer time', () => {
     expect(at('d.release', '2025-03-05T08:30:00Z')).toBe('allow-in-hours'); // 09:30 CET
@@ -299,13 +311,13 @@ describe('time_window', () => {
     expect(at('n.job', '2025-03-03T05:00:00Z')).toBeNull(); // Monday 05:00 is Sunday's shift
   });
   it('fails closed on an invalid evaluation time', () => {
-    const d = b.evaluate({ action_class: 'd.release', context: {}, now: new Date('nope') });
+    const d = b.evaluate({ action_class: 'd.release', params: {}, now: new Date('nope') });
     expect(d.rule_id).toBe('escalate-after-hours');
     expect(d.reasoning).toContain('failing closed');
-    expect(b.evaluate({ action_class: 'n.job', context: {}, now: new Date('nope') }).rule_id).toBeNull();
+    expect(b.evaluate({ action_class: 'n.job', params: {}, now: new Date('nope') }).rule_id).toBeNull();
   });
   it('uses the current time when input.now is absent', () => {
-    expect(['escalate-after-hours', 'allow-in-hours']).toContain(b.evaluate({ action_class: 'd.release', context: {} }).rule_id);
+    expect(['escalate-after-hours', 'allow-in-hours']).toContain(b.evaluate({ action_class: 'd.release', params: {} }).rule_id);
   });
 });
 
@@ -326,15 +338,15 @@ describe('escalation options and templates', () => {
     reasoning: pay \${amount} to \${payee.name} for \${action_class}; items \${items}; \${long}
 `));
   it('normalises every option into seconds', () => {
-    const d = b.evaluate({ action_class: 'p.pay', context: { amount: 12.5, payee: { name: 'ACME' }, items: [1, 2], long: 'x'.repeat(300) } });
+    const d = b.evaluate({ action_class: 'p.pay', params: { amount: 12.5, payee: { name: 'ACME' }, items: [1, 2], long: 'x'.repeat(300) } });
     expect(d.escalation).toEqual({
       requires: 'two_person_rule', via: 'payments-leads', approvals: 2, timeout_seconds: 1800, on_timeout: 'deny',
       escalate_to: { via: 'on-call', after_seconds: 900 }, high_risk: true, release_window_seconds: 5400,
     });
     expect(d.reasoning).toBe(`pay 12.5 to ACME for p.pay; items [1,2]; ${'x'.repeat(200)}…`);
   });
-  it('action_class in a template cannot be spoofed by context', () => {
-    const d = b.evaluate({ action_class: 'p.pay', context: { action_class: 'fake.class' } });
+  it('action_class in a template cannot be spoofed by params', () => {
+    const d = b.evaluate({ action_class: 'p.pay', params: { action_class: 'fake.class' } });
     expect(d.reasoning).toContain('for p.pay;');
   });
 });
@@ -354,7 +366,7 @@ describe('index memo', () => {
       expect(b.evaluate({ action_class: `m.c${i}`, context: {} }).rule_id).toBe('tail');
       expect(b.evaluate({ action_class: `z.c${i}`, context: {} }).rule_id).toBeNull();
     }
-    expect(b.evaluate({ action_class: 'm.exact', context: {} }).rule_id).toBe('exact');
-    expect(b.evaluate({ action_class: 'm.c1', context: {} }).rule_id).toBe('tail');
+    expect(b.evaluate({ action_class: 'm.exact', params: {} }).rule_id).toBe('exact');
+    expect(b.evaluate({ action_class: 'm.c1', params: {} }).rule_id).toBe('tail');
   });
 });

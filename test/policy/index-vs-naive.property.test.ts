@@ -36,7 +36,7 @@ const bundleSpec = fc.array(fc.array(rule, { minLength: 1, maxLength: 12 }), { m
 const value = fc.oneof(fc.integer({ min: -2, max: 12 }), fc.constant(undefined), fc.constantFrom('5', null, 'prod', 'dev'));
 const input = fc.record({
   action_class: actionClass,
-  context: fc.record({ n: value, amount: value, env: value }, { requiredKeys: [] }),
+  plan: fc.record({ n: value, amount: value, env: value }, { requiredKeys: [] }),
   params: fc.option(fc.record({ n: value, env: value }, { requiredKeys: [] }), { nil: undefined }),
 });
 
@@ -63,12 +63,12 @@ function buildBundle(files: { globs: string[]; decision: string; conditions: obj
 }
 
 describe('compiled index agrees with a naive scan', () => {
-  it('on random bundles, action classes and contexts', () => {
+  it('on random bundles, action classes and facts', () => {
     fc.assert(
       fc.property(bundleSpec, fc.array(input, { minLength: 1, maxLength: 20 }), (spec, inputs) => {
         const bundle = buildBundle(spec);
         for (const raw of inputs) {
-          const policyInput: PolicyInput = { ...raw, context: stripUndefined(raw.context), now: new Date('2025-03-05T10:00:00Z') };
+          const policyInput: PolicyInput = { ...raw, plan: stripUndefined(raw.plan), now: new Date('2025-03-05T10:00:00Z') };
           const fast = bundle.evaluate(policyInput);
           const slow = naiveEvaluate(bundle, policyInput);
           if (slow.reasoning === 'invalid') expect(fast).toMatchObject({ decision: 'deny', rule_id: null });

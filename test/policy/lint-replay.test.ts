@@ -71,7 +71,7 @@ describe('replay', () => {
 `));
   const record = (id: number, cls: string, n: number | undefined, decision: RecordedDecision['decision'], rule: string | null): RecordedDecision => ({
     action_id: `act_${id}`,
-    input: { action_class: cls, context: n === undefined ? {} : { n }, now: new Date('2025-01-01T00:00:00Z') },
+    input: { action_class: cls, params: n === undefined ? {} : { n }, now: new Date('2025-01-01T00:00:00Z') },
     decision,
     rule_id: rule,
   });
@@ -96,7 +96,7 @@ describe('replay', () => {
   });
   it('streams async sources and notes records without timestamps', async () => {
     async function* source() {
-      yield { ...recorded[0]!, input: { action_class: 'a.run', context: { n: 1 } } };
+      yield { ...recorded[0]!, input: { action_class: 'a.run', params: { n: 1 } } };
     }
     const report = await replayDecisionsAsync(candidate, source(), 1);
     expect(report).toMatchObject({ total: 1, unchanged: 1, without_timestamp: 1, changes: [] });

@@ -82,7 +82,7 @@ describe('validation errors name file, line and column', () => {
     decision: deny
     reasoning: r`));
     expect(e).toMatchObject({ at: '8:15', code: 'unknown_condition_type' });
-    expect(e.message).toContain('blast_radius_max, threshold, in, not_in, time_window');
+    expect(e.message).toContain('blast_radius_max, threshold, in, not_in, includes_any, time_window');
   });
   it('condition without a type', () => {
     const e = only(policy(`

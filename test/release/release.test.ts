@@ -200,7 +200,7 @@ describe('release: re-checks', () => {
   });
 
   it('a human-approved action whose policy still escalates is released (the approval stands)', async () => {
-    const id = await f.insertApproved({ actionClass: 'external_automation.workflow.create', context: { target_count: 3 }, decision: 'escalate', escalation: { via: 'automation-ops' } });
+    const id = await f.insertApproved({ actionClass: 'external_automation.workflow.create', params: { target_count: 3 }, decision: 'escalate', escalation: { via: 'automation-ops' } });
     expect(await releaseCommit(f.deps, id)).toEqual({ kind: 'committed' });
   });
 

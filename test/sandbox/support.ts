@@ -62,8 +62,7 @@ export function escalatedRequest(overrides: Record<string, unknown> = {}): Recor
   n++;
   return {
     action_class: 'external_automation.workflow.create',
-    params: { name: `nightly-sync-${n}`, schedule: '0 3 * * *' },
-    context: { target_count: 3 },
+    params: { name: `nightly-sync-${n}`, schedule: '0 3 * * *', target_count: 3 },
     idempotency_key: `sbx-${Date.now()}-${n}-${Math.random().toString(36).slice(2)}`,
     justification: 'Create the nightly sync workflow for the data team.',
     ...overrides,

@@ -121,8 +121,7 @@ export function actionRequest(overrides: Record<string, unknown> = {}): Record<s
   counter++;
   return {
     action_class: 'external_automation.workflow.create',
-    params: { name: `nightly-sync-${counter}`, schedule: '0 3 * * *' },
-    context: { target_count: 3 },
+    params: { name: `nightly-sync-${counter}`, schedule: '0 3 * * *', target_count: 3 },
     idempotency_key: `key-${Date.now()}-${counter}-${Math.random().toString(36).slice(2)}`,
     correlation_id: `corr-${counter}-${Math.random().toString(36).slice(2)}`,
     justification: 'Create the nightly sync workflow for the data team.',

@@ -23,8 +23,20 @@ export const actions = pgTable(
     requestHash: text('request_hash').notNull(),
     correlationId: text('correlation_id').notNull(),
     justification: text('justification').notNull().default(''),
+    /** The validated Slack user the agent acts for, normalised (U…/W…); never an approver of this action. */
     onBehalfOf: text('on_behalf_of'),
-    /** SHA-256 of canonical JSON {action_class, params, context, executor}: what approvals bind to. */
+    /** The server-issued task (`tsk_…`) whose budgets this action counts against; null: the agent's own. */
+    taskId: text('task_id'),
+    /**
+     * The facts the decision read besides params (src/intake/facts.ts): `plan` (the executor's prepare facts),
+     * `agent`, `requester`, `usage`. Kept so release re-checks decide on the same facts.
+     */
+    facts: jsonb('facts').$type<Record<string, unknown> | null>(),
+    /** What the executor's prepare step answered: facts, preview, plan (src/executor/prepare.ts). */
+    prepared: jsonb('prepared').$type<Record<string, unknown> | null>(),
+    /** SHA-256 of the canonical JSON of the prepared plan; covered by payload_hash, compared again at release. */
+    planHash: text('plan_hash'),
+    /** SHA-256 of canonical JSON {action_class, params, context, executor[, plan_hash]}: what approvals bind to. */
     payloadHash: text('payload_hash').notNull(),
     status: text('status').notNull(),
     decision: text('decision').notNull(),
@@ -60,6 +72,7 @@ export const actions = pgTable(
     uniqueIndex('actions_agent_idempotency_uq').on(t.agentId, t.idempotencyKey),
     index('actions_correlation_idx').on(t.correlationId),
     index('actions_agent_created_idx').on(t.agentId, t.createdAt),
+    index('actions_task_idx').on(t.taskId).where(sql`task_id is not null`),
     index('actions_open_status_idx')
       .on(t.status, t.updatedAt)
       .where(sql`status in ('pending_approval', 'approved', 'queued', 'executing')`),

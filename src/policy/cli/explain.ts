@@ -33,8 +33,12 @@ export function renderExplanation(explanation: Explanation): string {
   for (const rule of explanation.considered) {
     const mark = rule.rule_id === explanation.winner ? '=>' : rule.holds ? ' +' : ' -';
     lines.push(`${mark} ${rule.rule_id} [${rule.decision}] ${rule.file}:${rule.line} via ${rule.matched_globs.join(', ')}: ${rule.holds ? 'holds' : 'does not hold'}`);
-    for (const condition of rule.conditions) lines.push(`     ${condition.status.padEnd(8)} ${condition.type}: ${condition.detail}`);
+    for (const condition of rule.conditions) {
+      lines.push(`     ${condition.status.padEnd(8)} ${condition.type}: ${condition.detail} [from ${condition.source}]`);
+    }
   }
+  lines.push('', 'facts by source:');
+  for (const [source, keys] of Object.entries(explanation.facts)) lines.push(`   ${source}: ${keys.length ? keys.join(', ') : '(none)'}`);
   lines.push('', `why: ${explanation.why}`);
   return `${lines.join('\n')}\n`;
 }

@@ -7,10 +7,16 @@ import type { PolicyCliIo } from './io.ts';
  * The input file of `eval`/`explain`. Not strict on purpose: a recorded `/v1/actions` request body
  * (with idempotency_key, justification, …) can be passed as it is; only the fields policy reads are kept.
  */
+const facts = z.record(z.string(), z.unknown());
 const cliInputSchema = z.object({
   action_class: z.string(),
-  context: z.record(z.string(), z.unknown()).default({}),
-  params: z.record(z.string(), z.unknown()).optional(),
+  /** The agent's claims, as in a request body: shown and checked against the facts, never read by a condition. */
+  context: facts.optional(),
+  params: facts.optional(),
+  plan: facts.nullable().optional(),
+  agent: facts.optional(),
+  requester: facts.nullable().optional(),
+  usage: facts.optional(),
   now: z
     .string()
     .refine((text) => !Number.isNaN(new Date(text).getTime()), 'now must be an ISO 8601 time')

@@ -13,6 +13,8 @@ export interface CompiledCondition {
   /** What a well-typed value looks like, for the fail-closed note ("a finite number"). */
   readonly expects: string;
   test(scope: EvalScope): ConditionStatus;
+  /** What a mistyped value should have been and what it was, when that depends on the value. */
+  mistyped?(value: unknown): { expects: string; got: string };
   /** What was observed and compared, for `explain` and fail-closed notes. */
   describe(scope: EvalScope): string;
 }

@@ -6,11 +6,26 @@ const parameter = z
   .string()
   .regex(PARAMETER_NAME, 'parameter must be a name like "amount" or "target.count"');
 
-export const blastRadiusConditionSchema = z.strictObject({
-  type: z.literal('blast_radius_max'),
-  parameter,
-  threshold: z.number(),
-});
+/**
+ * A cap on how many things an action touches: a count stated as a fact (`parameter: plan.target_count`), or
+ * counted from the payload itself (`count: params.recipients`: an array's length, an object's keys).
+ */
+export const blastRadiusConditionSchema = z
+  .strictObject({
+    type: z.literal('blast_radius_max'),
+    parameter: parameter.optional(),
+    count: parameter.optional(),
+    threshold: z.number(),
+  })
+  .superRefine((condition, ctx) => {
+    if ((condition.parameter === undefined) === (condition.count === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a blast_radius_max condition takes exactly one of parameter (a stated count) or count (a list or map to count)',
+        params: coded(condition.parameter === undefined ? 'missing_key' : 'invalid_value'),
+      });
+    }
+  });
 
 const comparisons = ['gt', 'gte', 'lt', 'lte'] as const;
 export type Comparison = (typeof comparisons)[number];
@@ -88,13 +103,21 @@ export const timeWindowConditionSchema = z
     }
   });
 
-export const conditionTypes = ['blast_radius_max', 'threshold', 'in', 'not_in', 'time_window'] as const;
+/** Holds when the list at `parameter` (agent.tags, requester.groups) includes any of `values`. */
+export const includesAnyConditionSchema = z.strictObject({
+  type: z.literal('includes_any'),
+  parameter,
+  values: z.array(z.string()).min(1, 'values must list at least one value'),
+});
+
+export const conditionTypes = ['blast_radius_max', 'threshold', 'in', 'not_in', 'includes_any', 'time_window'] as const;
 
 export const conditionSchema = z.discriminatedUnion('type', [
   blastRadiusConditionSchema,
   thresholdConditionSchema,
   inConditionSchema,
   notInConditionSchema,
+  includesAnyConditionSchema,
   timeWindowConditionSchema,
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
@@ -102,4 +125,5 @@ export type BlastRadiusCondition = z.infer<typeof blastRadiusConditionSchema>;
 export type ThresholdCondition = z.infer<typeof thresholdConditionSchema>;
 export type InCondition = z.infer<typeof inConditionSchema>;
 export type NotInCondition = z.infer<typeof notInConditionSchema>;
+export type IncludesAnyCondition = z.infer<typeof includesAnyConditionSchema>;
 export type TimeWindowCondition = z.infer<typeof timeWindowConditionSchema>;

@@ -35,6 +35,8 @@ export const ruleSchema = z
     conditions: z.array(conditionSchema).optional(),
     decision: decisionNameSchema,
     escalation: escalationFileSchema.optional(),
+    /** Without a validated human behind the request (on_behalf_of), this rule denies instead. */
+    requires_requester: z.boolean().optional(),
     reasoning: reasoningSchema,
   })
   .superRefine((rule, ctx) => {

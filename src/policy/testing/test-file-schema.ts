@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decisionNameSchema } from '../contract.ts';
+import { decisionNameSchema, type PolicyInput } from '../contract.ts';
 
 const instant = z.union([
   z.date(),
@@ -17,12 +17,28 @@ const parameters = z.record(z.string(), z.unknown());
 
 export const testCaseSchema = z.strictObject({
   name: z.string().min(1),
-  input: z.strictObject({
-    action_class: z.string(),
-    context: parameters.default({}),
-    params: parameters.optional(),
-    now: instant.optional(),
-  }),
+  /**
+   * The request as facts by source (docs/policy.md). `context` is how cases were written before facts had
+   * sources: it states facts, and is read as params (so old cases keep their meaning); the agent's claims,
+   * which a condition never reads, are written `claims`.
+   */
+  input: z
+    .strictObject({
+      action_class: z.string(),
+      context: parameters.optional(),
+      params: parameters.optional(),
+      plan: parameters.optional(),
+      agent: parameters.optional(),
+      requester: parameters.nullable().optional(),
+      usage: parameters.optional(),
+      claims: parameters.optional(),
+      now: instant.optional(),
+    })
+    .transform(({ context, params, claims, ...rest }): PolicyInput => ({
+      ...rest,
+      params: { ...context, ...params },
+      ...(claims ? { context: claims } : {}),
+    })),
   expect: z.strictObject({
     decision: decisionNameSchema,
     /** null expects "no rule matched". */

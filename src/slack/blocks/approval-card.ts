@@ -11,6 +11,7 @@ import {
 } from '../interaction-ids';
 import { clip, codeBlock, escapeMrkdwn, mrkdwn, plain, quote, truncate } from './escape';
 import { shortenForCard } from './payload';
+import { planFacts } from '../../executor/prepare';
 
 export { APPROVE_ACTION_ID, APPROVE_CONFIRM_ACTION_ID, DENY_ACTION_ID, VIEW_PAYLOAD_ACTION_ID } from '../interaction-ids';
 export { buttonValue, parseButtonValue } from '../interaction-ids';
@@ -32,6 +33,7 @@ const PARAMS_MAX = 2400;
 const PREVIEW_MAX = 1000;
 const REASONING_MAX = 1200;
 const NAME_MAX = 200;
+const CLAIMS_MAX = 600;
 
 function slackDate(d: Date): string {
   const unix = Math.floor(d.getTime() / 1000);
@@ -44,9 +46,13 @@ function who(approver: string): string {
   return /^[UW][A-Z0-9]{2,}$/.test(id) ? `<@${id}>` : escapeMrkdwn(approver);
 }
 
+/** The count the policy read (the executor's plan first, then the params): never what the agent claims. */
 function blastRadius(action: ActionRow): string {
-  const tc = action.context.target_count ?? action.params.target_count;
-  return typeof tc === 'number' && Number.isFinite(tc) ? `${tc} target${tc === 1 ? '' : 's'}` : 'not stated';
+  const plan = planFacts(action);
+  const fromPlan = plan?.target_count;
+  const tc = fromPlan !== undefined ? fromPlan : action.params.target_count;
+  if (typeof tc !== 'number' || !Number.isSafeInteger(tc) || tc < 0) return tc === undefined ? 'not stated' : 'not a valid count';
+  return `${tc} target${tc === 1 ? '' : 's'}${fromPlan !== undefined ? ' (from the executor)' : ''}`;
 }
 
 function header(action: ActionRow): Block {
@@ -82,6 +88,19 @@ function summaryBlocks(action: ActionRow, agent: CardAgent, opts: CardOptions): 
   blocks.push({ type: 'section', text: mrkdwn(`*Parameters*\n${codeBlock(JSON.stringify(params.value, null, 2), PARAMS_MAX)}`) });
   let truncated = params.truncated || JSON.stringify(params.value, null, 2).length > PARAMS_MAX - 10;
 
+  const prepared = action.prepared as { preview?: unknown } | null;
+  if (prepared && typeof prepared.preview === 'string' && prepared.preview.length > 0) {
+    blocks.push({ type: 'section', text: mrkdwn(`*What will happen* (the executor's prepared plan)\n${codeBlock(prepared.preview, PREVIEW_MAX)}`) });
+    truncated ||= prepared.preview.length > PREVIEW_MAX - 10;
+  }
+
+  if (Object.keys(action.context ?? {}).length > 0) {
+    const claims = shortenForCard(action.context);
+    const text = JSON.stringify(claims.value, null, 2);
+    blocks.push({ type: 'section', text: mrkdwn(`*What the agent says* (its claim; policy does not read it)\n${codeBlock(text, CLAIMS_MAX)}`) });
+    truncated ||= claims.truncated || text.length > CLAIMS_MAX - 10;
+  }
+
   if (action.preview !== null && action.preview !== undefined) {
     const preview = shortenForCard(action.preview);
     const text = JSON.stringify(preview.value, null, 2) ?? 'null';
@@ -97,6 +116,7 @@ function summaryBlocks(action: ActionRow, agent: CardAgent, opts: CardOptions): 
     type: 'context',
     elements: [
       mrkdwn(`Payload hash \`${action.payloadHash.slice(0, SHORT_HASH_LENGTH)}\``),
+      ...(action.planHash ? [mrkdwn(`Plan hash \`${action.planHash.slice(0, SHORT_HASH_LENGTH)}\``)] : []),
       mrkdwn(`Action \`${action.id}\``),
       mrkdwn(`Policy \`${escapeMrkdwn(action.policyVersion.slice(0, 16))}\``),
     ],
@@ -135,6 +155,7 @@ const OUTCOME_LINES: Record<string, string> = {
   committed: ':white_check_mark: *Approved*',
   failed: ':white_check_mark: *Approved*',
   refused: ':white_check_mark: *Approved*',
+  plan_drift: ':white_check_mark: *Approved*',
   denied: ':no_entry: *Denied*',
   expired: ':hourglass: *Expired* — nobody decided in time; the request is denied',
   cancelled: ':octagonal_sign: *Cancelled* by the kill switch',
@@ -167,6 +188,8 @@ export function outcomeReply(action: ActionRow): CardMessage {
     text = `:rocket: Committed by executor \`${escapeMrkdwn(action.executor ?? '')}\` after ${action.attempts} attempt(s).\n${result}`;
   } else if (action.status === 'failed') {
     text = `:x: Failed: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'unknown')), 1500)}`;
+  } else if (action.status === 'plan_drift') {
+    text = `:warning: Not executed: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'the plan changed since it was approved')), 1500)}`;
   } else if (action.status === 'refused') {
     text = `:warning: Not released: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'unknown')), 1500)}`;
   } else {

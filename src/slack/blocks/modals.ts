@@ -99,7 +99,7 @@ export function fullPayloadModal(action: ActionRow): Modal {
     const chunks = splitEscaped(fullPayloadText(value), PAYLOAD_CHUNK, escapeCodeBlock);
     return [{ type: 'section', text: mrkdwn(`*${label}*`) }, ...chunks.map((c) => ({ type: 'section', text: mrkdwn(`\`\`\`${c}\`\`\``) }))];
   };
-  let body = [...sections('Parameters', action.params), ...sections('Context', action.context)];
+  let body = [...sections('Parameters', action.params), ...sections('What the agent says (claims, not read by policy)', action.context)];
   if (action.preview !== null && action.preview !== undefined) body.push(...sections('Dry-run preview', action.preview));
   const room = Math.min(MODAL_BLOCKS_MAX - head.length - 1, PAYLOAD_CHUNKS_MAX);
   if (body.length > room) {
