@@ -4,6 +4,7 @@ import type { ApiOperation } from './operation';
 import { AUDIT_OPERATIONS } from '../audit/operations';
 import { SANDBOX_OPERATIONS } from './sandbox-operations';
 import { ADMIN_OPERATIONS } from '../controls/operations';
+import { TASK_OPERATIONS } from '../tasks/operations';
 
 const ok = z.object({ ok: z.boolean() });
 const jsonRpc = z.object({ jsonrpc: z.literal('2.0') }).catchall(z.unknown()).describe('a JSON-RPC 2.0 message (or batch member)');
@@ -46,6 +47,12 @@ export const API_OPERATIONS: ApiOperation[] = [
       'dry-run-unsupported',
       'dry-run-rejected',
       'executor-unavailable',
+      'prepare-unavailable',
+      'prepare-refused',
+      'prepare-malformed',
+      'unknown-requester',
+      'directory-unavailable',
+      'task-not-open',
     ],
   },
   {
@@ -135,5 +142,6 @@ export const API_OPERATIONS: ApiOperation[] = [
   },
   ...AUDIT_OPERATIONS,
   ...ADMIN_OPERATIONS,
+  ...TASK_OPERATIONS,
   ...SANDBOX_OPERATIONS,
 ];

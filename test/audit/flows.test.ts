@@ -150,7 +150,7 @@ describe('the chain of every flow reads back complete', () => {
   });
 
   it('failed at the executor, with an exception_record and its mitigation', async () => {
-    const req = actionRequest({ params: { name: 'taken', fail: true } });
+    const req = actionRequest({ params: { name: 'taken', fail: true, target_count: 3 } });
     const res = await h.post(req);
     await decideApproval(h.db.db, anyone, { actionId: res.body.id, userId: ALICE, verdict: 'approve', shownPayloadHash: res.body.payload_hash });
     await statusOf(res.body.id, 'failed');

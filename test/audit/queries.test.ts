@@ -23,7 +23,7 @@ beforeAll(async () => {
   process.env.DATABASE_URL = h.db.url;
   adminToken = (await createAdminCredential(h.db.db, 'auditor-bot', 'admin:test')).token;
   for (let i = 0; i < 4; i++) {
-    const req = actionRequest(i === 3 ? { correlation_id: 'corr-shared-1', params: { name: 'x', note: 'a, "quoted"\nline', password: 'pw' } } : {});
+    const req = actionRequest(i === 3 ? { correlation_id: 'corr-shared-1', params: { name: 'x', note: 'a, "quoted"\nline', password: 'pw', target_count: 3 } } : {});
     const res = await h.post(req);
     ids.push(res.body.id);
   }

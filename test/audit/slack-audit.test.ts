@@ -50,7 +50,7 @@ describe('/audit through Slack (emulator, signed slash commands)', () => {
     const base = await startHarness({ slackApiUrl: slack.apiUrl, start: { config } });
     slack.setEventsUrl(`${base.app.url}/slack/events`);
     h = { ...base, slack, close: async () => (await base.close(), await slack.close()) };
-    const req = actionRequest({ params: { name: 'nightly', api_key: 'sk-live-abc' } });
+    const req = actionRequest({ params: { name: 'nightly', api_key: 'sk-live-abc', target_count: 3 } });
     correlationId = String(req.correlation_id);
     const res = await h.post(req);
     actionId = res.body.id;

@@ -16,7 +16,7 @@ describe.each(TRANSPORTS)('the whole story over %s: intake → policy → Slack 
   });
 
   it('escalates, posts a card, takes an approval, commits once, and records every step', async () => {
-    const request = actionRequest({ params: { name: 'nightly-sync', schedule: '0 3 * * *', targets: ['a', 'b', 'c'] } });
+    const request = actionRequest({ params: { name: 'nightly-sync', schedule: '0 3 * * *', targets: ['a', 'b', 'c'], target_count: 3 } });
     const created = await h.post(request);
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({

@@ -98,8 +98,9 @@ export async function dropStaleTestDatabases(): Promise<string[]> {
   const dropped: string[] = [];
   try {
     // A template's age is its directory's; another checkout's run may still be using a young one.
+    // missing_ok: a database another run drops meanwhile has no directory any more (and is not ours).
     const rows = await admin<{ datname: string; age_ms: number }[]>`
-      select datname, extract(epoch from now() - (pg_stat_file('base/' || oid || '/PG_VERSION')).modification) * 1000 as age_ms
+      select datname, extract(epoch from now() - (pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification) * 1000 as age_ms
       from pg_database where datname like 'cs\\_t\\_%' or datname like 'cs\\_tpl\\_%'`;
     for (const { datname, age_ms } of rows) {
       const created = /^cs_t_([0-9a-z]+)_/.exec(datname);
