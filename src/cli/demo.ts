@@ -14,19 +14,21 @@ function steps(run: string): Step[] {
   return [
     {
       label: 'allowed (read-only)',
-      body: { ...base, action_class: 'external_automation.read.jobs', params: { project: 'data-platform' }, context: { target_count: 1 }, idempotency_key: `demo-${run}-read`, justification: 'List the jobs before changing anything.' },
+      body: { ...base, action_class: 'external_automation.read.jobs', params: { project: 'data-platform' }, idempotency_key: `demo-${run}-read`, justification: 'List the jobs before changing anything.' },
     },
     {
       label: 'denied (credential access)',
-      body: { ...base, action_class: 'external_automation.credentials.read', params: { credential: 'warehouse-admin' }, context: { target_count: 1 }, idempotency_key: `demo-${run}-creds`, justification: 'I would like the warehouse admin password.' },
+      body: { ...base, action_class: 'external_automation.credentials.read', params: { credential: 'warehouse-admin' }, idempotency_key: `demo-${run}-creds`, justification: 'I would like the warehouse admin password.' },
     },
     {
       label: 'escalated (creates a workflow)',
       body: {
         ...base,
         action_class: 'external_automation.workflow.create',
-        params: { name: `nightly-sync-${run}`, schedule: '0 3 * * *', targets: ['orders', 'customers', 'invoices'] },
-        context: { target_count: 3 },
+        // The count policy reads: the executor's prepare step counts `targets` (plan.target_count) where it
+        // prepares; params.target_count stands in where it does not. `context` is only what the agent says.
+        params: { name: `nightly-sync-${run}`, schedule: '0 3 * * *', targets: ['orders', 'customers', 'invoices'], target_count: 3 },
+        context: { ticket: 'DATA-1234' },
         idempotency_key: `demo-${run}-workflow`,
         justification: 'Create the *nightly sync* workflow the data team asked for.',
       },

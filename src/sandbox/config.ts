@@ -15,6 +15,7 @@ export const SANDBOX_EXECUTOR = 'sandbox';
 export const SANDBOX_EXECUTOR_PATH = '/sandbox/executor';
 /** Until the server listens and the real URL is known (see `pointSandboxExecutor`). */
 const UNSET_EXECUTOR_URL = 'http://127.0.0.1:1/sandbox/executor';
+const UNSET_PREPARE_URL = 'http://127.0.0.1:1/sandbox/executor/prepare';
 
 /**
  * The configuration used in sandbox mode when there is no countersign.yaml: one approver group whose
@@ -29,6 +30,7 @@ executors:
   - name: ${SANDBOX_EXECUTOR}
     action_classes: ["external_automation.*"]
     url: ${UNSET_EXECUTOR_URL}
+    prepare_url: ${UNSET_PREPARE_URL}
     secret: ${executorSecret}
     timeout_ms: 5000
     max_attempts: 3
@@ -44,6 +46,7 @@ auditors: { members: [U0ALEX, U0SAM] }
 export function pointSandboxExecutor(config: FileConfig, baseUrl: string): void {
   for (const ex of config.executors) {
     if (ex.name === SANDBOX_EXECUTOR && ex.url === UNSET_EXECUTOR_URL) ex.url = `${baseUrl}${SANDBOX_EXECUTOR_PATH}`;
+    if (ex.name === SANDBOX_EXECUTOR && ex.prepare_url === UNSET_PREPARE_URL) ex.prepare_url = `${baseUrl}${SANDBOX_EXECUTOR_PATH}/prepare`;
   }
 }
 

@@ -94,6 +94,25 @@ describe('sandbox page', () => {
     expect(view.status).toBe('committed');
   });
 
+  it('the demo executor prepares: the card shows its preview and plan hash, and a revised plan drifts at release', async () => {
+    const created = await h.post(escalatedRequest({ params: { name: 'wf', schedule: '0 3 * * *', targets: ['orders', 'invoices'] } }));
+    expect(created.body.status).toBe('pending_approval');
+    expect(created.body.prepared).toMatchObject({ facts: { target_count: 2 } });
+    const card = await cardFor(created.body.id);
+    const blocks = JSON.stringify(card.blocks);
+    expect(blocks).toContain('Would run external_automation.workflow.create on orders, invoices');
+    expect(blocks).toContain(created.body.plan_hash.slice(0, 16));
+    expect(blocks).toContain('2 targets (from the executor)');
+    expect((await read(fetch(`${h.app.url}/sandbox/executor/revise`, { method: 'POST' }))).revision).toBeGreaterThan(1);
+    await fetch(`${h.app.url}/sandbox/click`, json({ user: 'U0ALEX', channel: SANDBOX_CHANNEL.id, ts: card.ts, action_id: 'countersign_approve' }));
+    await eventually(async () => {
+      const view = await read(fetch(`${h.app.url}/v1/actions/${created.body.id}`, { headers: { authorization: `Bearer ${h.token}` } }));
+      return view.status === 'plan_drift' ? view : null;
+    }, 15_000, 'plan_drift');
+    const emulator = h.app.sandbox!.emulator;
+    await eventually(async () => emulator.thread(SANDBOX_CHANNEL.id, card.ts).find((r) => /Not executed/.test(JSON.stringify(r.blocks))), 10_000, 'the drift in the thread');
+  });
+
   it('someone outside the approver group is told so, only they see it, and nothing is recorded', async () => {
     const created = await h.post(escalatedRequest());
     const card = await cardFor(created.body.id);
