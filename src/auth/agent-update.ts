@@ -6,7 +6,7 @@ import { isValidActionClassGlob } from '../lib/action-class-glob';
 import { AgentInputError } from './agents';
 import { AgentNotFoundError } from './token-admin';
 
-export type AgentChanges = { owner?: string; scopes?: string[]; rateLimitPerMinute?: number | null };
+export type AgentChanges = { owner?: string; tags?: string[]; scopes?: string[]; rateLimitPerMinute?: number | null };
 
 /**
  * Changes an agent's owner, scopes or rate limit; the evidence records before and after. Scopes and
@@ -28,13 +28,14 @@ export async function updateAgent(db: DbOrTx, name: string, changes: AgentChange
       .update(agents)
       .set({
         ...(changes.owner !== undefined ? { owner: changes.owner } : {}),
+        ...(changes.tags !== undefined ? { tags: changes.tags } : {}),
         ...(changes.scopes !== undefined ? { scopes: changes.scopes } : {}),
         ...(changes.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: changes.rateLimitPerMinute } : {}),
         updatedAt: sql`now()`,
       })
       .where(eq(agents.id, before.id))
       .returning();
-    const view = (a: AgentRow) => ({ owner: a.owner, scopes: a.scopes, rate_limit_per_minute: a.rateLimitPerMinute });
+    const view = (a: AgentRow) => ({ owner: a.owner, tags: a.tags, scopes: a.scopes, rate_limit_per_minute: a.rateLimitPerMinute });
     await appendEvents(tx, [{ type: 'agent.updated', actor, agentId: before.id, data: { name, before: view(before), after: view(after!) } }]);
     return after!;
   });

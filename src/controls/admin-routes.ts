@@ -68,6 +68,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
           id: a.id,
           name: a.name,
           owner: a.owner,
+          tags: a.tags,
           scopes: a.scopes,
           status: a.status,
           rate_limit_per_minute: a.rateLimitPerMinute,
@@ -86,6 +87,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
           id: a.id,
           name: a.name,
           owner: a.owner,
+          tags: a.tags,
           scopes: a.scopes,
           status: a.status,
           rate_limit_per_minute: a.rateLimitPerMinute,
@@ -103,7 +105,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
       const body = parse(createAgentBody, req.body);
       const { agent, token } = await createAgent(
         deps.db,
-        { name: body.name, owner: body.owner, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute ?? null },
+        { name: body.name, owner: body.owner, tags: body.tags, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute ?? null },
         actorOf(req),
       );
       return { status: 201, body: { agent, token } };
@@ -113,8 +115,8 @@ export function adminRouter(deps: AdminRouterDeps): Router {
     '/agents/:name',
     handle(async (req) => {
       const body = parse(updateAgentBody, req.body);
-      const a = await updateAgent(deps.db, String(req.params.name), { owner: body.owner, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute }, actorOf(req));
-      return { body: { id: a.id, name: a.name, owner: a.owner, scopes: a.scopes, status: a.status, rate_limit_per_minute: a.rateLimitPerMinute } };
+      const a = await updateAgent(deps.db, String(req.params.name), { owner: body.owner, tags: body.tags, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute }, actorOf(req));
+      return { body: { id: a.id, name: a.name, owner: a.owner, tags: a.tags, scopes: a.scopes, status: a.status, rate_limit_per_minute: a.rateLimitPerMinute } };
     }),
   );
   router.post(

@@ -3,17 +3,21 @@ import { z } from 'zod';
 /** Request and response bodies of /v1/admin (validated by the routes, documented by src/controls/operations.ts). */
 export const createAgentBody = z.strictObject({
   name: z.string().min(1).max(63),
+  /** A label, or a Slack user (U…) or user group (<!subteam^S…>) who can then never approve this agent's actions. */
   owner: z.string().max(200).default(''),
+  /** Labels policies can read as agent.tags. */
+  tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'tags are lowercase letters, digits, _ . : and -')).max(32).default([]),
   scopes: z.array(z.string()).min(1),
   rate_limit_per_minute: z.number().int().positive().nullable().optional(),
 });
 export const updateAgentBody = z
   .strictObject({
     owner: z.string().max(200).optional(),
+    tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,62}$/, 'tags are lowercase letters, digits, _ . : and -')).max(32).optional(),
     scopes: z.array(z.string()).min(1).optional(),
     rate_limit_per_minute: z.number().int().positive().nullable().optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, 'change at least one of owner, scopes, rate_limit_per_minute');
+  .refine((b) => Object.keys(b).length > 0, 'change at least one of owner, tags, scopes, rate_limit_per_minute');
 export const rotateBody = z.strictObject({ grace: z.string().default('15m').describe('0, or a duration like 15m, 1h, 2d (at most 30 days)') });
 export const revokeBody = z.strictObject({ token_id: z.string().optional(), reason: z.string().max(2000).optional() });
 export const killBody = z.strictObject({ reason: z.string().max(2000).optional() });
@@ -22,6 +26,7 @@ export const agentView = z.object({
   id: z.string(),
   name: z.string(),
   owner: z.string(),
+  tags: z.array(z.string()).optional(),
   scopes: z.array(z.string()),
   status: z.enum(['active', 'suspended']).or(z.string()),
   rate_limit_per_minute: z.number().nullable(),
