@@ -1,5 +1,6 @@
 // Intake throughput and latency on the allow path, against raw single-row INSERTs through the same driver.
 // `node bin/run-ts.js bench/intake.ts` runs it alone; `npm run bench` runs it with the others.
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { benchServices } from './lib/services';
 import { httpLoad } from './lib/http-load';
@@ -23,7 +24,12 @@ export type IntakeLevel = {
   /** Countersign requests/s ÷ raw INSERTs/s. Target ≥ 0.5. */
   ratio: number;
 };
-export type IntakeResult = { name: 'intake'; target_ratio: number; levels: IntakeLevel[]; notes: string[] };
+/**
+ * The same allow path for an executor that prepares (issue #14): one more executor round trip per request, to a
+ * local prepare endpoint that answers at once. Measured in the same run at the same concurrency as `without`.
+ */
+export type PrepareLevel = { concurrency: number; without: Figures; with_prepare: Figures; ratio: number };
+export type IntakeResult = { name: 'intake'; target_ratio: number; levels: IntakeLevel[]; prepare: PrepareLevel[]; notes: string[] };
 
 const LEVELS = [1, 16, 64];
 
@@ -71,21 +77,51 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
         ratio: round(countersign.throughput_per_s / baseline.throughput_per_s, 3),
       });
     }
+    // With prepare: a second API on the same database whose executor declares a prepare endpoint.
+    const prepareServer = await startPrepareServer();
+    const prepared = await svc.start({}, {
+      workers: false,
+      config: { ...svc.config, executors: svc.config.executors.map((e) => ({ ...e, prepare_url: prepareServer.url })) },
+    });
+    const prepare: PrepareLevel[] = [];
+    try {
+      for (const concurrency of [16, 64]) {
+        const load = { token, concurrency, warmupMs, durationMs, actionClass: 'external_automation.read.jobs' };
+        const without = await httpLoad({ ...load, url: app.url, tag: `p0-${concurrency}` });
+        const withPrepare = await httpLoad({ ...load, url: prepared.url, tag: `p1-${concurrency}` });
+        prepare.push({ concurrency, without, with_prepare: withPrepare, ratio: round(withPrepare.throughput_per_s / without.throughput_per_s, 3) });
+      }
+    } finally {
+      await prepared.close();
+      prepareServer.close();
+    }
     return {
       name: 'intake',
       target_ratio: 0.5,
       levels,
+      prepare,
       notes: [
         'Countersign: POST /v1/actions (allowed read) over keep-alive HTTP from a worker thread; bearer auth, rate limit, policy, signed receipt, the action row (queued) and its four evidence events written by the group-commit writer (one intake_commit call per batch), BullMQ addBulk per batch',
         'records_only (reference): the same records written by the intake writer (intake_commit, group commit) at the same concurrency, without HTTP, auth, rate limit, policy or receipts: the database floor of the allow path',
         'baseline: single-row INSERT of a similar JSON body through postgres.js (same driver, same pool size 10, same database) at the same concurrency',
         `each level: ${warmupMs} ms warm-up, ${durationMs} ms measured`,
+        'prepare: the allow path without and with an executor prepare step (a local endpoint answering {facts, preview, plan} at once), alternated at each concurrency in the same run',
         'event_loop_ms_per_request: main-thread busy time (performance.eventLoopUtilization) per request — the JavaScript cost of one request, which CPU contention from other processes stretches far less than wall-clock latency',
       ],
     };
   } finally {
     await svc.close();
   }
+}
+
+/** A prepare endpoint that answers at once: what the prepare step itself costs Countersign. */
+async function startPrepareServer(): Promise<{ url: string; close(): void }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"facts":{"target_count":1},"preview":"reads jobs","plan":{"read":"jobs"}}'));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/prepare`, close: () => server.close() };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -35,6 +35,16 @@ export function renderMarkdown(report: Report, externalOutput: Record<string, st
         'the database floor of the allow path',
       ]);
     }
+    for (const l of intake.prepare ?? []) {
+      rows.push([
+        `↳ allow path with an executor prepare step, ${l.concurrency} clients`,
+        `${num(l.with_prepare.throughput_per_s)} actions/s · p50 ${num(l.with_prepare.p50_ms, 2)} ms · p99 ${num(l.with_prepare.p99_ms, 2)} ms`,
+        `${num(l.without.throughput_per_s)} actions/s without prepare · p50 ${num(l.without.p50_ms, 2)} ms`,
+        num(l.ratio, 2),
+        '—',
+        'one executor round trip more per request (issue #14); reported, no target',
+      ]);
+    }
   }
   const approval = b.approval_latency as ApprovalLatencyResult | { error: string } | undefined;
   if (failed(approval)) rows.push(['approval latency', 'failed', '', '', '', approval.error.split('\n')[0]!]);
