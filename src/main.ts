@@ -23,6 +23,7 @@ import { createRateLimiter } from './controls/rate-limit';
 import { budgetReleaseControls } from './controls/budget-release';
 import { compileContracts } from './contracts/validate';
 import { problemHandler } from './http/problem-response';
+import { refuseHostileUrl } from './http/url-guard';
 import { connectRedis } from './queue/connection';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
@@ -140,6 +141,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     // Mounted routes (the sandbox page's own polling and live stream) are not request-logged.
     opts.mount?.(app, { db });
     app.use(requestLogging({ logger, metrics }));
+    // NUL, control characters and broken encodings in any path or query: 400 for every route, before routing.
+    app.use(refuseHostileUrl());
     app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
     app.use(openApiRouter());
     const receipts = createReceiptSigner(db, keyProtection);

@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { jsonBody } from '../http/json-body';
 import { eq } from 'drizzle-orm';
 import { actions } from '../db/schema';
 import { Problem } from '../lib/errors';
@@ -15,13 +16,13 @@ export const MAX_BODY = '256kb';
 /** /v1 routes for agents. JSON only; bodies over 256 KiB are refused before parsing. */
 export function intakeRouter(deps: IntakeDeps): Router {
   const router = Router();
-  const json = express.json({ limit: MAX_BODY, strict: true, type: () => true });
+  const json = jsonBody({ limit: MAX_BODY });
   const requireJson: express.RequestHandler = (req, _res, next) => {
     if (!req.is('application/json')) return next(new Problem('unsupported-media-type', 'send the body as application/json'));
     next();
   };
 
-  router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, json, async (req, res, next) => {
+  router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, ...json, async (req, res, next) => {
     try {
       const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () => createAction(deps, req.principal!, req.body));
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);

@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireAgent } from '../http/agent-auth';
+import { jsonBody } from '../http/json-body';
 import type { IntakeDeps } from '../intake/service';
 import { registerTools } from './tools';
 
@@ -16,9 +17,9 @@ const VERSION = '0.1.0';
  */
 export function mcpRouter(deps: IntakeDeps): Router {
   const router = Router();
-  const json = express.json({ limit: '256kb', type: () => true });
+  const json = jsonBody({ limit: '256kb' });
 
-  router.post(MCP_PATH, requireAgent(deps.db), json, async (req, res, next) => {
+  router.post(MCP_PATH, requireAgent(deps.db), ...json, async (req, res, next) => {
     const closed = new AbortController();
     const server = new McpServer({ name: 'countersign', version: VERSION }, { capabilities: { tools: {} } });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
