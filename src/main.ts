@@ -15,6 +15,7 @@ import { escalateDueApprovals } from './approvals/escalate';
 import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
 import type { IntakeDeps } from './intake/service';
+import { createStatusWatcher, type LongPollDeps, type StatusWatcher } from './intake/wait';
 import { createIntakeWriter } from './intake/batch-writer';
 import { createCredentialCache } from './auth/credential-cache';
 import { mcpRouter } from './mcp';
@@ -63,6 +64,8 @@ export type Countersign = {
   app: express.Express | null;
   /** This instance's Prometheus registry and recorders. */
   metrics: Metrics;
+  /** The long polls this instance holds open. */
+  longPolls: StatusWatcher;
   close(): Promise<void>;
 };
 
@@ -132,6 +135,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   let server: Server | null = null;
   let port = 0;
   let expressApp: express.Express | null = null;
+  // One poller wakes every long poll of this instance (src/intake/wait.ts).
+  const longPolls = createStatusWatcher(db, { perAgent: env.COUNTERSIGN_LONG_POLL_MAX_PER_AGENT, total: env.COUNTERSIGN_LONG_POLL_MAX_TOTAL });
 
   if (opts.api !== false) {
     const app = express();
@@ -173,7 +178,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     }
     app.use('/v1/admin', adminRouter({ db, bootstrapToken: env.COUNTERSIGN_ADMIN_TOKEN, afterCancel: cancelledCards }));
     // One set of intake deps for /v1 and /mcp: the same checks apply whichever way an agent comes in.
-    const intakeDeps: IntakeDeps = {
+    const intakeDeps: IntakeDeps & LongPollDeps = {
       db,
       policy,
       config,
@@ -189,6 +194,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       onDecision: (decision, status) => metrics.decided(decision, status),
       shutdown: shutdown.signal,
       receipts,
+      longPolls,
     };
     app.use('/v1', intakeRouter(intakeDeps));
     app.use(mcpRouter(intakeDeps));
@@ -255,6 +261,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     db,
     app: expressApp,
     metrics,
+    longPolls,
     async close() {
       // Stop taking new work first, then let in-flight work finish, then drop connections.
       shutdown.abort();

@@ -8,13 +8,13 @@ import { toActionView } from './action-view';
 import { createAction, type IntakeDeps } from './service';
 import { withRateLimitHeaders } from '../controls/rate-limit';
 import { getActionQuery } from './schemas';
-import { waitForStatusChange } from './wait';
+import type { LongPollDeps } from './wait';
 import { zodProblem } from './zod-problem';
 
 export const MAX_BODY = '256kb';
 
 /** /v1 routes for agents. JSON only; bodies over 256 KiB are refused before parsing. */
-export function intakeRouter(deps: IntakeDeps): Router {
+export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
   const router = Router();
   const json = jsonBody({ limit: MAX_BODY });
   const requireJson: express.RequestHandler = (req, _res, next) => {
@@ -49,7 +49,7 @@ export function intakeRouter(deps: IntakeDeps): Router {
         const gone = new AbortController();
         res.on('close', () => gone.abort());
         const signal = deps.shutdown ? AbortSignal.any([deps.shutdown, gone.signal]) : gone.signal;
-        row = await waitForStatusChange(deps.db, row, { since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
+        row = await deps.longPolls.wait(row, { agentId: req.principal!.agent.id, since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
         if (res.destroyed) return;
       }
       // A fresh signed receipt of where the action stands (decision, approvers, commit outcome).

@@ -4,6 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { requireAgent } from '../http/agent-auth';
 import { jsonBody } from '../http/json-body';
 import type { IntakeDeps } from '../intake/service';
+import type { LongPollDeps } from '../intake/wait';
 import { registerTools } from './tools';
 
 export const MCP_PATH = '/mcp';
@@ -15,7 +16,7 @@ const VERSION = '0.1.0';
  * server bound to that agent, so nothing is kept between calls and any instance can answer. GET (a
  * server-to-client stream) and DELETE (end a session) have no meaning without sessions: 405.
  */
-export function mcpRouter(deps: IntakeDeps): Router {
+export function mcpRouter(deps: IntakeDeps & LongPollDeps): Router {
   const router = Router();
   const json = jsonBody({ limit: '256kb' });
 
