@@ -139,3 +139,15 @@ describe('path and query parameters', () => {
     expectProblem(res, 400, 'invalid-request');
   });
 });
+
+describe('credentials inside URLs', () => {
+  it('are redacted in the stored evidence, the rest of the URL kept', async () => {
+    const res = await h.post(actionRequest({ params: { name: 'sync', source: 'postgres://svc:url-secret-42@db.internal:5432/app', notes: ['mirror to redis://:r3dis-secret@cache:6379'] } }));
+    expect(res.status).toBe(201);
+    const [requested] = await h.events(res.body.id, 'action.requested');
+    const data = JSON.stringify(requested!.data);
+    expect(data).not.toContain('url-secret-42');
+    expect(data).not.toContain('r3dis-secret');
+    expect((requested!.data.params as Record<string, unknown>).source).toBe('postgres://svc:[REDACTED]@db.internal:5432/app');
+  });
+});
