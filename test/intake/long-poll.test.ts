@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/auth/agents';
 import { actionRequest, eventually, startHarness, type Harness } from '../support/harness';
 
@@ -11,9 +11,13 @@ beforeAll(async () => {
   otherToken = (await createAgent(h.db.db, { name: 'other-bot', owner: 'platform', scopes: ['external_automation.*'] }, 'admin:test')).token;
 });
 afterAll(async () => {
-  const t = Date.now();
-  const log = (m: string) => console.log(`${Date.now() - t} ${m}`);
-  log('closing app'); await h.app.close(); log('app closed'); await h.executor.close(); log('exec'); await h.db.drop(); log('dropped');
+  await h?.close();
+});
+// Every poll a test opened is closed after it, passed or failed, so one failure cannot eat the next test's slots.
+const opened: Array<{ abort(): void }> = [];
+afterEach(async () => {
+  for (const p of opened.splice(0)) p.abort();
+  await active(0);
 });
 
 /** An action waiting for approval (it will not change by itself). */
@@ -39,12 +43,15 @@ function longPoll(id: string, token = h.token, wait = 30): Poll {
     req.on('error', () => resolve('aborted'));
     req.end();
   });
-  return { done, abort: () => req.destroy() };
+  const poll = { done, abort: () => req.destroy() };
+  opened.push(poll);
+  return poll;
 }
 
-const active = (n: number) => eventually(async () => h.app.longPolls.active === n, 10_000, `${n} long polls open`).catch((e) => { throw new Error(`${e.message} (active: ${h.app.longPolls.active})`); });
+const active = (n: number) => eventually(async () => h.app.longPolls.active === n, 30_000, `${n} long polls open`).catch((e) => { throw new Error(`${e.message} (active: ${h.app.longPolls.active})`); });
 
-describe('long polls are capped', () => {
+// Generous timeouts: the machine these run on is shared, and each step waits for requests to arrive.
+describe('long polls are capped', { timeout: 120_000 }, () => {
   it('per agent and per instance: 429 too-many-long-polls with Retry-After beyond, a slot again once one ends', async () => {
     const mine = await Promise.all(Array.from({ length: 5 }, () => pending()));
     const theirs = await Promise.all(Array.from({ length: 3 }, () => pending(otherToken)));
@@ -79,7 +86,7 @@ describe('long polls are capped', () => {
   });
 });
 
-describe('long polls share one poller', () => {
+describe('long polls share one poller', { timeout: 120_000 }, () => {
   it('while six long polls wait, every status check reads all six actions in one query', async () => {
     const ids = [...(await Promise.all(Array.from({ length: 4 }, () => pending()))), ...(await Promise.all(Array.from({ length: 2 }, () => pending(otherToken))))];
     const checks: unknown[][] = [];
@@ -91,7 +98,7 @@ describe('long polls share one poller', () => {
       if (/from "actions"/.test(text) && params.flat(2).some((p) => ids.includes(p as string))) checks.push(params.flat(2));
     };
     try {
-      await eventually(async () => checks.length >= 3, 10_000, 'three status checks');
+      await eventually(async () => checks.length >= 3, 30_000, 'three status checks');
     } finally {
       client.options.debug = undefined;
     }
