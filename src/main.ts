@@ -16,6 +16,7 @@ import { PolicyStore } from './policy';
 import { intakeRouter } from './intake/routes';
 import { tasksRouter } from './tasks';
 import type { IntakeDeps } from './intake/service';
+import { createStatusWatcher, type LongPollDeps, type StatusWatcher } from './intake/wait';
 import { createIntakeWriter } from './intake/batch-writer';
 import { createCredentialCache } from './auth/credential-cache';
 import { mcpRouter } from './mcp';
@@ -24,6 +25,7 @@ import { createRateLimiter } from './controls/rate-limit';
 import { budgetReleaseControls } from './controls/budget-release';
 import { compileContracts } from './contracts/validate';
 import { problemHandler } from './http/problem-response';
+import { refuseHostileUrl } from './http/url-guard';
 import { connectRedis } from './queue/connection';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
@@ -63,6 +65,8 @@ export type Countersign = {
   app: express.Express | null;
   /** This instance's Prometheus registry and recorders. */
   metrics: Metrics;
+  /** The long polls this instance holds open. */
+  longPolls: StatusWatcher;
   close(): Promise<void>;
 };
 
@@ -132,6 +136,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   let server: Server | null = null;
   let port = 0;
   let expressApp: express.Express | null = null;
+  // One poller wakes every long poll of this instance (src/intake/wait.ts).
+  const longPolls = createStatusWatcher(db, { perAgent: env.COUNTERSIGN_LONG_POLL_MAX_PER_AGENT, total: env.COUNTERSIGN_LONG_POLL_MAX_TOTAL });
 
   if (opts.api !== false) {
     const app = express();
@@ -141,6 +147,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     // Mounted routes (the sandbox page's own polling and live stream) are not request-logged.
     opts.mount?.(app, { db });
     app.use(requestLogging({ logger, metrics }));
+    // NUL, control characters and broken encodings in any path or query: 400 for every route, before routing.
+    app.use(refuseHostileUrl());
     app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
     app.use(openApiRouter());
     const receipts = createReceiptSigner(db, keyProtection);
@@ -172,7 +180,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     }
     app.use('/v1/admin', adminRouter({ db, bootstrapToken: env.COUNTERSIGN_ADMIN_TOKEN, afterCancel: cancelledCards }));
     // One set of intake deps for /v1 and /mcp: the same checks apply whichever way an agent comes in.
-    const intakeDeps: IntakeDeps = {
+    const intakeDeps: IntakeDeps & LongPollDeps = {
       db,
       policy,
       config,
@@ -189,6 +197,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       shutdown: shutdown.signal,
       receipts,
       directory,
+      longPolls,
     };
     app.use('/v1', intakeRouter(intakeDeps));
     app.use('/v1', tasksRouter({ db, config }));
@@ -256,6 +265,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     db,
     app: expressApp,
     metrics,
+    longPolls,
     async close() {
       // Stop taking new work first, then let in-flight work finish, then drop connections.
       shutdown.abort();

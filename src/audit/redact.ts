@@ -1,8 +1,9 @@
 /**
  * Secrets never enter the evidence: values under keys that look like credentials are replaced before
  * anything is stored or shown (audit log, Slack cards, /audit replies). Applied recursively, so nested
- * objects and arrays are covered; card numbers (Luhn-valid, 13–19 digits) and bearer credentials are
- * replaced wherever they appear in a string, whatever the key.
+ * objects and arrays are covered; card numbers (Luhn-valid, 13–19 digits), bearer credentials and the
+ * passwords of URLs (`postgres://user:[REDACTED]@host`) are replaced wherever they appear in a string,
+ * whatever the key.
  */
 export const DEFAULT_SECRET_KEY_PATTERN =
   /(pass(word|wd|phrase)?|secret|token|authorization|auth_header|api[_-]?key|private[_-]?key|credential|cookie|session[_-]?id|card[_-]?(number|no)|^pan$|cvv|cvc|ssn)/i;
@@ -13,6 +14,8 @@ export const REDACTED = '[REDACTED]';
 const CARD_NUMBER_RE = /\b(?:\d[ -]?){12,18}\d\b/g;
 // `Bearer <credential>` / `Basic <credential>` inside free text (e.g. a copied header or curl line).
 const AUTH_SCHEME_RE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+// The password of a URL's userinfo (`postgres://user:pass@host`, `redis://:pass@host`); the user name stays.
+const URL_PASSWORD_RE = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/?#]*):[^\s@/?#]*@/gi;
 
 export type RedactionConfig = { extra_keys?: readonly string[] };
 
@@ -50,7 +53,8 @@ export function redact(value: unknown, keyPattern: RegExp = configuredPattern, d
   if (typeof value === 'string') {
     return value
       .replace(CARD_NUMBER_RE, (m) => (luhnValid(m) ? REDACTED : m))
-      .replace(AUTH_SCHEME_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+      .replace(AUTH_SCHEME_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`)
+      .replace(URL_PASSWORD_RE, (_m, head: string) => `${head}:${REDACTED}@`);
   }
   // A card number sent as a JSON number.
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1e12 && luhnValid(String(value))) return REDACTED;

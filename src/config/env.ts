@@ -23,6 +23,9 @@ export const envSchema = z.object({
   COUNTERSIGN_DATA_DIR: z.string().default('.countersign'),
   /** Default per-agent request rate limit (agents.rate_limit_per_minute overrides it). */
   COUNTERSIGN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Long polls (`GET /v1/actions/:id?wait=`, MCP `wait_seconds`) one agent, and all agents, may hold open per instance. */
+  COUNTERSIGN_LONG_POLL_MAX_PER_AGENT: z.coerce.number().int().min(1).default(20),
+  COUNTERSIGN_LONG_POLL_MAX_TOTAL: z.coerce.number().int().min(1).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
   COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),

@@ -5,6 +5,7 @@ import { AgentInputError, createAgent, findAgentByName, listAgents } from '../au
 import { AgentNotFoundError, listAgentTokens, parseGrace, revokeAgentTokens, rotateAgentToken } from '../auth/token-admin';
 import { updateAgent } from '../auth/agent-update';
 import { requireAdmin } from '../http/admin-auth';
+import { jsonBody } from '../http/json-body';
 import { zodProblem } from '../intake/zod-problem';
 import { Problem } from '../lib/errors';
 import { budgetCountersFor } from './budgets';
@@ -43,7 +44,7 @@ function asProblem(e: unknown): unknown {
  */
 export function adminRouter(deps: AdminRouterDeps): Router {
   const router = Router();
-  router.use(requireAdmin(deps.db, deps.bootstrapToken), express.json({ limit: '64kb', type: () => true }));
+  router.use(requireAdmin(deps.db, deps.bootstrapToken), ...jsonBody({ limit: '64kb' }));
   const handle =
     (fn: (req: Request) => Promise<{ status?: number; body: unknown }>): express.RequestHandler =>
     async (req, res, next) => {

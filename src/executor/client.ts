@@ -1,5 +1,6 @@
 import type { ExecutorConfig } from '../config/file-config';
 import { postText } from './http-post';
+import { MAX_STORED_ANSWER_BYTES, storedAnswer, type AnswerDigest } from './answer';
 import { SIGNATURE_HEADER, signBody } from './signature';
 
 export type ExecutorRequest = {
@@ -17,8 +18,8 @@ export type ExecutorRequest = {
 };
 
 export type ExecutorOutcome =
-  | { kind: 'success'; status: number; body: unknown; latencyMs: number }
-  | { kind: 'terminal'; status: number; body: unknown; latencyMs: number }
+  | { kind: 'success'; status: number; body: unknown; answer: AnswerDigest; latencyMs: number }
+  | { kind: 'terminal'; status: number; body: unknown; answer: AnswerDigest; latencyMs: number }
   | { kind: 'retriable'; status: number | null; reason: string; latencyMs: number };
 
 /**
@@ -39,19 +40,16 @@ export async function callExecutor(executor: ExecutorConfig, request: ExecutorRe
     },
     body,
     executor.timeout_ms,
+    MAX_STORED_ANSWER_BYTES,
   );
   if (res.kind === 'timeout') return { kind: 'retriable', status: null, reason: `timed out after ${executor.timeout_ms} ms`, latencyMs: elapsed() };
   if (res.kind === 'network') return { kind: 'retriable', status: null, reason: `network error: ${res.message}`, latencyMs: elapsed() };
-  const text = res.text;
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = text.slice(0, 2000);
-  }
-  if (res.status >= 200 && res.status < 300) return { kind: 'success', status: res.status, body: parsed, latencyMs: elapsed() };
+  // Only the first MAX_STORED_ANSWER_BYTES are kept; a longer answer is stored as a stand-in (src/executor/answer.ts).
+  const answer: AnswerDigest = { bytes: res.bytes, sha256: res.sha256, truncated: res.truncated };
+  const parsed = storedAnswer(res.text, answer);
+  if (res.status >= 200 && res.status < 300) return { kind: 'success', status: res.status, body: parsed, answer, latencyMs: elapsed() };
   // 408 and 429 are the executor asking us to come back later, not a verdict on the request.
   if (res.status >= 500 || res.status === 408 || res.status === 429)
     return { kind: 'retriable', status: res.status, reason: `executor answered ${res.status}`, latencyMs: elapsed() };
-  return { kind: 'terminal', status: res.status, body: parsed, latencyMs: elapsed() };
+  return { kind: 'terminal', status: res.status, body: parsed, answer, latencyMs: elapsed() };
 }

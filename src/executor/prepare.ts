@@ -58,12 +58,13 @@ export async function callPrepare(executor: ExecutorConfig, request: PrepareRequ
     },
     body,
     executor.prepare_timeout_ms,
+    MAX_PREPARE_BYTES,
   );
   if (res.kind === 'timeout') return { kind: 'unavailable', reason: `timed out after ${executor.prepare_timeout_ms} ms` };
   if (res.kind === 'network') return { kind: 'unavailable', reason: `network error: ${res.message}` };
   if (res.status >= 500 || res.status === 408 || res.status === 429) return { kind: 'unavailable', reason: `executor answered ${res.status}` };
   if (res.status < 200 || res.status >= 300) return { kind: 'refused', status: res.status, body: capped(res.text) };
-  if (Buffer.byteLength(res.text) > MAX_PREPARE_BYTES) return { kind: 'malformed', reason: `the answer is over ${MAX_PREPARE_BYTES} bytes` };
+  if (res.truncated) return { kind: 'malformed', reason: `the answer is over ${MAX_PREPARE_BYTES} bytes` };
   let json: unknown;
   try {
     json = JSON.parse(res.text);

@@ -24,6 +24,17 @@ function isDatabaseUnavailable(e: unknown): boolean {
   );
 }
 
+/**
+ * PostgreSQL's class 22 ("data exception": a value out of range, malformed, or in no encoding it takes) is
+ * a value from the request that no check caught: the same request fails the same way, so it is bad input
+ * (400, not retryable), never a retryable 500. The cause names the error code only (src/lib/logger.ts).
+ */
+function isDataException(e: unknown): boolean {
+  const err = e as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = typeof err?.code === 'string' ? err.code : err?.cause?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
+
 /** The one place errors become application/problem+json. */
 export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const e = error as { type?: string; status?: number };
@@ -33,7 +44,10 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   else if (e?.type === 'entity.parse.failed') problem = new Problem('invalid-request', 'the request body is not valid JSON');
   else if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     problem = new Problem('unsupported-media-type', 'the request body must be UTF-8 JSON');
-  else if (isDatabaseUnavailable(error))
+  else if (isDataException(error)) {
+    logger.warn({ err: error, path: req.path }, 'the database refused a value from the request');
+    problem = new Problem('invalid-request', 'a value in the request is out of range or malformed; nothing was recorded');
+  } else if (isDatabaseUnavailable(error))
     problem = new Problem('service-unavailable', 'the database is unavailable; nothing was recorded', { retryAfterSeconds: 2 });
   else {
     logger.error({ err: error, path: req.path }, 'unhandled error');

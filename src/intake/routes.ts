@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { jsonBody } from '../http/json-body';
 import { eq } from 'drizzle-orm';
 import { actions } from '../db/schema';
 import { Problem } from '../lib/errors';
@@ -7,21 +8,21 @@ import { toActionView } from './action-view';
 import { createAction, type IntakeDeps } from './service';
 import { withRateLimitHeaders } from '../controls/rate-limit';
 import { getActionQuery } from './schemas';
-import { waitForStatusChange } from './wait';
+import type { LongPollDeps } from './wait';
 import { zodProblem } from './zod-problem';
 
 export const MAX_BODY = '256kb';
 
 /** /v1 routes for agents. JSON only; bodies over 256 KiB are refused before parsing. */
-export function intakeRouter(deps: IntakeDeps): Router {
+export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
   const router = Router();
-  const json = express.json({ limit: MAX_BODY, strict: true, type: () => true });
+  const json = jsonBody({ limit: MAX_BODY });
   const requireJson: express.RequestHandler = (req, _res, next) => {
     if (!req.is('application/json')) return next(new Problem('unsupported-media-type', 'send the body as application/json'));
     next();
   };
 
-  router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, json, async (req, res, next) => {
+  router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, ...json, async (req, res, next) => {
     try {
       const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () => createAction(deps, req.principal!, req.body));
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
@@ -48,7 +49,7 @@ export function intakeRouter(deps: IntakeDeps): Router {
         const gone = new AbortController();
         res.on('close', () => gone.abort());
         const signal = deps.shutdown ? AbortSignal.any([deps.shutdown, gone.signal]) : gone.signal;
-        row = await waitForStatusChange(deps.db, row, { since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
+        row = await deps.longPolls.wait(row, { agentId: req.principal!.agent.id, since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
         if (res.destroyed) return;
       }
       // A fresh signed receipt of where the action stands (decision, approvers, commit outcome).

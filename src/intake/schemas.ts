@@ -3,6 +3,7 @@ import { ACTION_CLASS_RE } from '../lib/action-class-glob';
 import { actionStatus } from '../approvals/status';
 import { signedReceipt } from '../receipts/receipt';
 import { normaliseSlackUserId } from '../lib/slack-ids';
+import { findJsonFlaw } from '../lib/json-guard';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -37,33 +38,20 @@ export const createActionRequest = z.strictObject({
 export type CreateActionRequest = z.infer<typeof createActionRequest>;
 
 /**
- * What the intake parses with: the request, and no NUL character in any string or key. PostgreSQL stores
- * neither text nor jsonb with U+0000, so such a request could only fail later, as a 500; it is a 422 here,
- * with the path. (A separate schema: the MCP tool extends the plain object, and a refined one cannot be.)
+ * What the intake parses with: the request, refused when something in it cannot be stored or walked safely
+ * (src/lib/json-guard.ts): nesting deeper than MAX_JSON_DEPTH, a NUL character (PostgreSQL stores neither
+ * text nor jsonb with U+0000), a lone surrogate, a non-finite number. Such a request could only fail later,
+ * as a 500; it is a 422 here, with the path. The HTTP and MCP routes check the raw body the same way before
+ * this runs; this covers every other way in. The check is linear: no path is copied per level.
+ * (A separate schema: the MCP tool extends the plain object, and a refined one cannot be.)
  */
-export const createActionRequestChecked = createActionRequest.superRefine((req, ctx) => {
-  const path = nulPath(req, []);
-  if (path) ctx.addIssue({ code: 'custom', path, message: 'must not contain the NUL character (U+0000)' });
-});
-
-function nulPath(value: unknown, path: Array<string | number>): Array<string | number> | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = nulPath(value[i], [...path, i]);
-      if (found) return found;
-    }
-    return null;
-  }
-  if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      if (key.includes('\u0000')) return [...path, key];
-      const found = nulPath(v, [...path, key]);
-      if (found) return found;
-    }
-  }
-  return null;
-}
+export const createActionRequestChecked = z
+  .unknown()
+  .superRefine((raw, ctx) => {
+    const flaw = findJsonFlaw(raw);
+    if (flaw) ctx.addIssue({ code: 'custom', path: flaw.path, message: flaw.message, fatal: true });
+  })
+  .pipe(createActionRequest);
 
 export const decisionView = z.object({
   decision: z.enum(['allow', 'deny', 'escalate']),

@@ -27,6 +27,7 @@ export const PROBLEM_TYPES = {
   },
   'invalid-state': { status: 409, title: 'The action is not in a state that allows this', retryable: false },
   'rate-limited': { status: 429, title: 'Too many requests', retryable: true },
+  'too-many-long-polls': { status: 429, title: 'Too many long polls are open', retryable: true },
   'budget-exhausted': { status: 429, title: 'A budget for this agent or task is exhausted', retryable: false },
   'no-executor': { status: 422, title: 'No executor serves this action class', retryable: false },
   'dry-run-unsupported': { status: 422, title: 'The executor does not support dry runs', retryable: false },

@@ -2,7 +2,9 @@ import express, { Router } from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireAgent } from '../http/agent-auth';
+import { jsonBody } from '../http/json-body';
 import type { IntakeDeps } from '../intake/service';
+import type { LongPollDeps } from '../intake/wait';
 import { registerTools } from './tools';
 
 export const MCP_PATH = '/mcp';
@@ -14,11 +16,11 @@ const VERSION = '0.1.0';
  * server bound to that agent, so nothing is kept between calls and any instance can answer. GET (a
  * server-to-client stream) and DELETE (end a session) have no meaning without sessions: 405.
  */
-export function mcpRouter(deps: IntakeDeps): Router {
+export function mcpRouter(deps: IntakeDeps & LongPollDeps): Router {
   const router = Router();
-  const json = express.json({ limit: '256kb', type: () => true });
+  const json = jsonBody({ limit: '256kb' });
 
-  router.post(MCP_PATH, requireAgent(deps.db), json, async (req, res, next) => {
+  router.post(MCP_PATH, requireAgent(deps.db), ...json, async (req, res, next) => {
     const closed = new AbortController();
     const server = new McpServer({ name: 'countersign', version: VERSION }, { capabilities: { tools: {} } });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });

@@ -7,7 +7,7 @@ import { Problem, isProblem } from '../lib/errors';
 import { toActionView } from '../intake/action-view';
 import { createActionRequest } from '../intake/schemas';
 import { createAction, type IntakeDeps, type Principal } from '../intake/service';
-import { waitForStatusChange } from '../intake/wait';
+import type { LongPollDeps } from '../intake/wait';
 
 /** The request body of POST /v1/actions, with the idempotency key optional: a tool call generates one. */
 export const requestActionInput = createActionRequest.extend({
@@ -43,7 +43,7 @@ function problemResult(e: unknown): CallToolResult {
  * The three tools, bound to one authenticated agent. They call the same service as the /v1 routes, so scope,
  * rate limits, budgets, policy and evidence apply exactly as over HTTP.
  */
-export function registerTools(server: McpServer, deps: IntakeDeps, principal: Principal, signal: AbortSignal): void {
+export function registerTools(server: McpServer, deps: IntakeDeps & LongPollDeps, principal: Principal, signal: AbortSignal): void {
   const agentId = principal.agent.id;
 
   server.registerTool(
@@ -77,7 +77,7 @@ export function registerTools(server: McpServer, deps: IntakeDeps, principal: Pr
       try {
         let [row] = await deps.db.select().from(actions).where(eq(actions.id, action_id)).limit(1);
         if (!row || row.agentId !== agentId) throw new Problem('not-found', 'no such action');
-        if (wait_seconds) row = await waitForStatusChange(deps.db, row, { since: row.status, waitMs: wait_seconds * 1000, signal });
+        if (wait_seconds) row = await deps.longPolls.wait(row, { agentId, since: row.status, waitMs: wait_seconds * 1000, signal });
         return json(toActionView(row));
       } catch (e) {
         return problemResult(e);

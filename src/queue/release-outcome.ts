@@ -47,7 +47,7 @@ function plan({ row, outcome, maxAttempts }: OutcomeRecord): Plan {
           ...base,
           type: 'commit.succeeded',
           actor: 'system',
-          data: { executor: row.executor, status: outcome.status, result: outcome.body, latency_ms: outcome.latencyMs, attempt: row.attempts },
+          data: { executor: row.executor, status: outcome.status, result: outcome.body, answer: outcome.answer, latency_ms: outcome.latencyMs, attempt: row.attempts },
         },
       ],
       answer: { kind: 'committed' },
@@ -57,7 +57,7 @@ function plan({ row, outcome, maxAttempts }: OutcomeRecord): Plan {
   if (outcome.kind === 'terminal' || exhausted) {
     const failure =
       outcome.kind === 'terminal'
-        ? { code: 'executor-rejected', reason: `executor answered ${outcome.status}`, status: outcome.status, body: outcome.body, attempts: row.attempts }
+        ? { code: 'executor-rejected', reason: `executor answered ${outcome.status}`, status: outcome.status, body: outcome.body, answer: outcome.answer, attempts: row.attempts }
         : { code: 'retries-exhausted', reason: `retries exhausted after ${row.attempts} attempts: ${outcome.reason}`, status: outcome.status, attempts: row.attempts };
     return {
       status: 'failed',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { actions, type ActionRow } from '../db/schema';
@@ -42,10 +43,16 @@ export async function checkPlan(executor: ExecutorConfig, row: ActionRow): Promi
     case 'unavailable':
       return { kind: 'outcome', outcome: { kind: 'retriable', status: null, reason: `prepare at release: ${fresh.reason}`, latencyMs: latencyMs() } };
     case 'refused':
-      return { kind: 'outcome', outcome: { kind: 'terminal', status: fresh.status, body: { prepare: fresh.body }, latencyMs: latencyMs() } };
+      return { kind: 'outcome', outcome: terminal(fresh.status, { prepare: fresh.body }, latencyMs()) };
     case 'malformed':
-      return { kind: 'outcome', outcome: { kind: 'terminal', status: 502, body: { prepare: fresh.reason }, latencyMs: latencyMs() } };
+      return { kind: 'outcome', outcome: terminal(502, { prepare: fresh.reason }, latencyMs()) };
   }
+}
+
+/** A prepare refusal recorded like a terminal executor answer; its digest is of what is stored (already capped). */
+function terminal(status: number, body: unknown, latencyMs: number): ExecutorOutcome {
+  const text = JSON.stringify(body);
+  return { kind: 'terminal', status, body, answer: { bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex'), truncated: false }, latencyMs };
 }
 
 /**

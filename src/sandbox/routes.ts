@@ -36,7 +36,11 @@ export function sandboxRoutes(emulator: SlackEmulator, extra: (router: Router) =
   let closing = false;
   const page = readFileSync(join(PUBLIC_DIR, 'index.html'), 'utf8');
 
-  router.use((_req, res, next) => {
+  router.use((req, res, next) => {
+    // DNS rebinding: a page on evil.example whose name is made to resolve to 127.0.0.1 is same-origin with
+    // itself, not with us, but its requests reach this server carrying `Host: evil.example`. Only names that
+    // can only mean this machine are served.
+    if (!isLoopbackHost(req.get('host'))) return void res.status(403).json({ error: 'the sandbox answers only to a loopback Host (localhost, 127.0.0.1, [::1])' });
     // Everything here is same-origin and dependency-free; nothing may be framed or loaded from elsewhere.
     res.setHeader('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'");
     res.setHeader('x-content-type-options', 'nosniff');
@@ -106,6 +110,15 @@ export function sandboxRoutes(emulator: SlackEmulator, extra: (router: Router) =
       streams.clear();
     },
   };
+}
+
+/** `localhost`, `127.x.y.z` or `[::1]`, with or without a port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const m = /^(\[[0-9a-f:.]+\]|[^:]+)(?::(\d{1,5}))?$/i.exec(host.trim());
+  if (!m) return false;
+  const name = m[1]!.toLowerCase();
+  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 /** What the page needs to know about a delivery: did the app answer in time, and if not why. */

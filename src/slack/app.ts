@@ -6,10 +6,14 @@ import { registerViews } from './listeners/views';
 import { registerAuditCommand } from './listeners/commands/audit';
 import { registerCountersignCommand } from './listeners/commands/countersign';
 import type { SlackDeps } from './deps';
+import { refuseSkewedSlackTimestamps } from './request-timestamp';
 
 export type SlackAppOptions = {
   botToken: string;
-  /** HTTP mode: Slack signs every request with it; Bolt verifies signature and timestamp (5 minutes). */
+  /**
+   * HTTP mode: Slack signs every request with it; Bolt verifies the signature, and timestamps more than five
+   * minutes from now in either direction are refused first (src/slack/request-timestamp.ts).
+   */
   signingSecret?: string;
   /** Socket Mode (an `xapp-` token): interactions arrive over a WebSocket and no HTTP endpoint is mounted. */
   appToken?: string;
@@ -51,6 +55,8 @@ export function createSlackApp(opts: SlackAppOptions, deps: SlackDeps) {
     receiver = new SocketModeReceiver({ appToken: opts.appToken, logger: log, logLevel: LogLevel.WARN, installerOptions: { clientOptions } });
   } else {
     if (!opts.signingSecret) throw new Error('Slack HTTP mode needs a signing secret (or an app token for Socket Mode)');
+    // Registered before the receiver mounts its router on the app, so it runs first.
+    opts.expressApp.use('/slack/events', refuseSkewedSlackTimestamps());
     receiver = new ExpressReceiver({
       signingSecret: opts.signingSecret,
       endpoints: '/slack/events',

@@ -55,6 +55,19 @@ describe('redact', () => {
     });
   });
 
+  it('replaces the password inside URLs, whatever the key and wherever in the string, keeping the rest', () => {
+    const out = redact({
+      dsn: 'postgres://svc:s3cr3t-pw@db.internal:5432/app?sslmode=require',
+      list: ['see redis://:r3d1s-pw@cache:6379/0 and https://user:p%40ss@example.com/x'],
+      plain: 'https://example.com/a:b@c',
+      repo: 'ssh://git@github.com/org/repo',
+    }) as Record<string, unknown>;
+    expect(out.dsn).toBe(`postgres://svc:${REDACTED}@db.internal:5432/app?sslmode=require`);
+    expect(out.list).toEqual([`see redis://:${REDACTED}@cache:6379/0 and https://user:${REDACTED}@example.com/x`]);
+    expect(out.plain).toBe('https://example.com/a:b@c');
+    expect(out.repo).toBe('ssh://git@github.com/org/repo');
+  });
+
   it('knows the Luhn rule', () => {
     expect(luhnValid(VISA)).toBe(true);
     expect(luhnValid('4111111111111112')).toBe(false);
@@ -86,7 +99,7 @@ describe('the Slack approval card', () => {
     id: 'act_test',
     agentId: 'agt_test',
     actionClass: 'external_automation.workflow.create',
-    params: { name: 'sync', auth: { api_key: 'sk-live-123', bearer_token: 'tok' }, steps: [{ password: 'p4ss' }], note: `pay with ${VISA}`, iban: 'DE89370400440532013000' },
+    params: { name: 'sync', auth: { api_key: 'sk-live-123', bearer_token: 'tok' }, steps: [{ password: 'p4ss' }], note: `pay with ${VISA}`, iban: 'DE89370400440532013000', dsn: 'postgres://svc:url-pw-123@db/app' },
     context: { target_count: 3 },
     executor: 'automation',
     dryRun: false,
@@ -119,7 +132,7 @@ describe('the Slack approval card', () => {
   it('shows redacted values only', () => {
     configureRedaction({ extra_keys: ['iban'] });
     const text = JSON.stringify(approvalCard(row, { name: 'deploy-bot', owner: 'platform' }).blocks);
-    for (const secret of ['sk-live-123', 'p4ss', VISA, 'DE89370400440532013000', '"tok"']) expect(text).not.toContain(secret);
+    for (const secret of ['sk-live-123', 'p4ss', VISA, 'DE89370400440532013000', '"tok"', 'url-pw-123']) expect(text).not.toContain(secret);
     expect(text).toContain(REDACTED);
     expect(text).toContain('sync');
   });

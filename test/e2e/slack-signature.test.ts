@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, approvals } from '../../src/db/schema';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval-card';
+import { isFreshSlackTimestamp } from '../../src/slack/request-timestamp';
 import { ALICE, AUTOMATION_OPS_CHANNEL, actionRequest } from '../support/harness';
 import { startSlackHarness, type SlackHarness } from '../support/slack';
 
@@ -36,6 +37,23 @@ describe('Slack request verification', () => {
     const res = await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: cardTs, actionId: APPROVE_ACTION_ID, user: ALICE, overrides: { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 } });
     expect(res.status).toBe(401);
     await nothingRecorded();
+  });
+
+  it('rejects a correctly signed timestamp from the future (10 minutes, 10 years) with 401 and records nothing', async () => {
+    for (const ahead of [10 * 60, 10 * 365 * 86_400]) {
+      const res = await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: cardTs, actionId: APPROVE_ACTION_ID, user: ALICE, overrides: { timestamp: Math.floor(Date.now() / 1000) + ahead } });
+      expect(res.status).toBe(401);
+    }
+    await nothingRecorded();
+  });
+
+  it('the window is five minutes either way, inclusive', () => {
+    const now = 1_800_000_000_000;
+    expect(isFreshSlackTimestamp(String(now / 1000 + 300), now)).toBe(true);
+    expect(isFreshSlackTimestamp(String(now / 1000 - 300), now)).toBe(true);
+    expect(isFreshSlackTimestamp(String(now / 1000 + 301), now)).toBe(false);
+    expect(isFreshSlackTimestamp(String(now / 1000 - 301), now)).toBe(false);
+    for (const bad of [undefined, '', 'abc', '1.5', '-1', '1e9']) expect(isFreshSlackTimestamp(bad, now)).toBe(false);
   });
 
   it('accepts the same click correctly signed', async () => {

@@ -236,7 +236,7 @@ describe('release: leases and duplicate delivery', () => {
     expect(await releaseCommit(f.deps, id)).toEqual({ kind: 'committed' });
     const stale = { ...(await f.row(id)), status: 'executing', attempts: 0 };
     await f.db.db.update(actions).set({ status: 'executing', attempts: 2 }).where(eq(actions.id, id));
-    const out = await recordOutcome(f.deps, stale, { kind: 'terminal', status: 400, body: {}, latencyMs: 1 }, 3);
+    const out = await recordOutcome(f.deps, stale, { kind: 'terminal', status: 400, body: {}, answer: { bytes: 2, sha256: 'x', truncated: false }, latencyMs: 1 }, 3);
     expect(out.kind).toBe('skipped');
     expect((await f.row(id)).status).toBe('executing');
   });

@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env';
 import { startLocal } from '../../src/embedded/start';
 import { signBody, SIGNATURE_HEADER } from '../../src/executor/signature';
+import { agents } from '../../src/db/schema';
 import { SANDBOX_CHANNEL } from '../../src/sandbox/config';
 import { eventually } from '../support/harness';
 import { createTestDb } from '../support/db';
@@ -147,6 +149,39 @@ describe('sandbox page', () => {
     expect(res.status).toBe(415);
     const mint = await fetch(`${h.app.url}/sandbox/demo-agent`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
     expect(mint.status).toBe(415);
+  });
+});
+
+describe('DNS rebinding', () => {
+  /** A request with a Host header of our choosing (fetch will not send one). */
+  const withHost = (method: string, path: string, host: string, body?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(h.app.url);
+      const req = request({ host: url.hostname, port: url.port, method, path, headers: { host, 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('refuses every sandbox route, and minting a token above all, under a Host that is not loopback', async () => {
+    const agentsBefore = (await h.db.db.select().from(agents)).length;
+    for (const host of ['evil.example', 'evil.example:3000', '127.0.0.1.evil.example', 'localhost.evil.example', '10.0.0.5']) {
+      expect((await withHost('POST', '/sandbox/demo-agent', host, '{}')).status, host).toBe(403);
+      expect((await withHost('GET', '/sandbox/state', host)).status, host).toBe(403);
+      expect((await withHost('GET', '/sandbox/', host)).status, host).toBe(403);
+    }
+    expect((await h.db.db.select().from(agents)).length).toBe(agentsBefore);
+  });
+
+  it('serves loopback names with or without a port', async () => {
+    const port = new URL(h.app.url).port;
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'localhost', `[::1]:${port}`]) {
+      expect((await withHost('GET', '/sandbox/state', host)).status, host).toBe(200);
+    }
+    expect((await withHost('POST', '/sandbox/demo-agent', `localhost:${port}`, '{}')).status).toBe(201);
   });
 });
 

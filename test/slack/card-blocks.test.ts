@@ -185,3 +185,38 @@ describe('escaping helpers', () => {
     expect((value as { list: unknown[] }).list).toHaveLength(21);
   });
 });
+
+describe('hidden characters in agent text', () => {
+  const BIDI_OR_INVISIBLE = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\u180E\u200C\u200D\u2060-\u2064\uFEFF]/u;
+  const hostile = action({
+    justification: 'Rename the file \u202Etxt.exe\u202C as agreed',
+    reasoning: 'rule \u2066says\u2069 so',
+    params: { 'na\u200Bme': 'pay\u200Broll', cmd: 'rm\u2060 -rf /tmp/x', note: 'team 👩\u200D💻 ok', bom: '\uFEFFx' },
+    onBehalfOf: 'U0BOB\u200F',
+  });
+
+  it('bidi controls and zero-width characters are shown as [U+XXXX] on the card, the modal and the outcome, never sent as is', () => {
+    const agent = { name: 'deploy\u200D-bot', owner: 'plat\u202Eform' };
+    const messages = [approvalCard(hostile, agent), decidedCard({ ...hostile, status: 'denied' }, agent, []), fullPayloadModal(hostile)];
+    for (const m of messages) {
+      const text = JSON.stringify(m);
+      const parsed = JSON.parse(text) as unknown;
+      const strings: string[] = [];
+      const walk = (v: unknown): void => {
+        if (typeof v === 'string') strings.push(v);
+        else if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+      };
+      walk(parsed);
+      for (const s of strings) {
+        // The joiner inside the emoji stays; nothing else hidden does.
+        expect(BIDI_OR_INVISIBLE.test(s.replace(/👩\u200D💻/gu, '')), s).toBe(false);
+        // Our own zero-width space only ever follows a backtick (it keeps code blocks closed).
+        expect(/(?<!`)\u200B/u.test(s), s).toBe(false);
+      }
+      expect(text).toMatch(/\[U\+(202E|200B)\]/);
+    }
+    expect(JSON.stringify(approvalCard(hostile, agent))).toContain('pay[U+200B]roll');
+    expect(JSON.stringify(outcomeReply({ ...hostile, status: 'committed', result: { msg: 'done\u202E' } }))).toContain('done[U+202E]');
+  });
+});

@@ -12,6 +12,7 @@ import {
 import { clip, codeBlock, escapeMrkdwn, mrkdwn, plain, quote, truncate } from './escape';
 import { shortenForCard } from './payload';
 import { planFacts } from '../../executor/prepare';
+import { isTruncatedAnswer } from '../../executor/answer';
 
 export { APPROVE_ACTION_ID, APPROVE_CONFIRM_ACTION_ID, DENY_ACTION_ID, VIEW_PAYLOAD_ACTION_ID } from '../interaction-ids';
 export { buttonValue, parseButtonValue } from '../interaction-ids';
@@ -180,14 +181,23 @@ export function currentCard(action: ActionRow, agent: CardAgent, decisions: Appr
   return action.status === 'pending_approval' ? approvalCard(action, agent, decisions, opts) : decidedCard(action, agent, decisions, opts);
 }
 
+/** Says so when only part of the executor's answer was stored: its size and the SHA-256 of the whole. */
+function truncationNote(answer: unknown): string {
+  if (!isTruncatedAnswer(answer)) return '';
+  return `:scissors: *Answer truncated*: ${answer.bytes.toLocaleString('en-US')} bytes, of which the first ${answer.head.length.toLocaleString('en-US')} characters are stored. SHA-256 of the whole answer: \`${answer.sha256.replace(/[^0-9a-f]/g, '')}\`\n`;
+}
+
 /** The thread reply that reports what the executor did. */
 export function outcomeReply(action: ActionRow): CardMessage {
   let text: string;
   if (action.status === 'committed') {
-    const result = codeBlock(JSON.stringify(redact(action.result ?? null), null, 2) ?? 'null', 2500);
-    text = `:rocket: Committed by executor \`${escapeMrkdwn(action.executor ?? '')}\` after ${action.attempts} attempt(s).\n${result}`;
+    const answer = action.result;
+    const shown = isTruncatedAnswer(answer) ? answer.head : JSON.stringify(redact(answer ?? null), null, 2) ?? 'null';
+    const result = codeBlock(isTruncatedAnswer(answer) ? (redact(shown) as string) : shown, 2500);
+    text = `:rocket: Committed by executor \`${escapeMrkdwn(action.executor ?? '')}\` after ${action.attempts} attempt(s).\n${truncationNote(answer)}${result}`;
   } else if (action.status === 'failed') {
-    text = `:x: Failed: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'unknown')), 1500)}`;
+    const note = truncationNote(action.failure?.body);
+    text = `:x: Failed: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'unknown')), 1500)}${note ? `\n${note}` : ''}`;
   } else if (action.status === 'plan_drift') {
     text = `:warning: Not executed: ${clip(escapeMrkdwn(String(action.failure?.reason ?? 'the plan changed since it was approved')), 1500)}`;
   } else if (action.status === 'refused') {
