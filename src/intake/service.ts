@@ -386,7 +386,7 @@ function responseFor(row: ActionRow): { status: number; body: Record<string, unk
   const view = toActionView(row);
   if (row.status === 'denied') {
     const problem = new Problem('policy-denied', row.reasoning, {
-      extensions: { action_id: row.id, status: row.status, decision: view.decision, payload_hash: row.payloadHash, correlation_id: row.correlationId },
+      extensions: { action_id: row.id, action_status: row.status, decision: view.decision, payload_hash: row.payloadHash, correlation_id: row.correlationId },
     });
     return { status: problem.status, body: problem.toJSON(`/v1/actions/${row.id}`) };
   }

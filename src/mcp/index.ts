@@ -12,7 +12,8 @@ const VERSION = '0.1.0';
 /**
  * MCP over Streamable HTTP at /mcp, stateless: every POST carries the agent's bearer token and gets a fresh
  * server bound to that agent, so nothing is kept between calls and any instance can answer. GET (a
- * server-to-client stream) and DELETE (end a session) have no meaning without sessions: 405.
+ * server-to-client stream) and DELETE (end a session) have no meaning without sessions: they are not routed,
+ * so the app's route fallback answers 405 with `Allow: POST` (src/http/route-fallback.ts).
  */
 export function mcpRouter(deps: IntakeDeps): Router {
   const router = Router();
@@ -36,10 +37,5 @@ export function mcpRouter(deps: IntakeDeps): Router {
     }
   });
 
-  const notAllowed: express.RequestHandler = (_req, res) => {
-    res.status(405).set('allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless (POST only)' }, id: null });
-  };
-  router.get(MCP_PATH, notAllowed);
-  router.delete(MCP_PATH, notAllowed);
   return router;
 }

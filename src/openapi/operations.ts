@@ -110,18 +110,6 @@ export const API_OPERATIONS: ApiOperation[] = [
     responses: { 200: { description: 'JSON-RPC response', schema: jsonRpc }, 202: { description: 'Notification accepted' } },
     problems: ['unauthenticated', 'payload-too-large'],
   },
-  ...(['get', 'delete'] as const).map(
-    (method): ApiOperation => ({
-      method,
-      path: '/mcp',
-      operationId: `mcp${method === 'get' ? 'Stream' : 'EndSession'}`,
-      summary: 'Not available: the MCP endpoint is stateless (no server stream, no sessions)',
-      tags: ['mcp'],
-      auth: 'agent',
-      responses: { 405: { description: 'Method not allowed', schema: jsonRpc } },
-      problems: ['unauthenticated'],
-    }),
-  ),
   {
     method: 'post',
     path: '/slack/events',
