@@ -9,6 +9,7 @@ import { withRateLimitHeaders } from '../controls/rate-limit';
 import { getActionQuery } from './schemas';
 import { waitForStatusChange } from './wait';
 import { zodProblem } from './zod-problem';
+import { IDEMPOTENCY_KEY_HEADER, withIdempotencyHeader } from './idempotency-header';
 
 export const MAX_BODY = '256kb';
 
@@ -23,7 +24,9 @@ export function intakeRouter(deps: IntakeDeps): Router {
 
   router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, json, async (req, res, next) => {
     try {
-      const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () => createAction(deps, req.principal!, req.body));
+      const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () =>
+        createAction(deps, req.principal!, withIdempotencyHeader(req.body, req.get(IDEMPOTENCY_KEY_HEADER))),
+      );
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
       const id = (result.body.id ?? result.body.action_id) as string | undefined;
