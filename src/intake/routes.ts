@@ -8,7 +8,7 @@ import { createAction, type IntakeDeps } from './service';
 import { withRateLimitHeaders } from '../controls/rate-limit';
 import { getActionQuery } from './schemas';
 import { waitForStatusChange } from './wait';
-import { zodProblem } from './zod-problem';
+import { parseQuery } from '../http/query';
 import { IDEMPOTENCY_KEY_HEADER, withIdempotencyHeader } from './idempotency-header';
 
 export const MAX_BODY = '256kb';
@@ -42,8 +42,7 @@ export function intakeRouter(deps: IntakeDeps): Router {
 
   router.get('/actions/:id', requireAgent(deps.db), async (req, res, next) => {
     try {
-      const query = getActionQuery.safeParse(req.query);
-      if (!query.success) throw zodProblem(query.error);
+      const query = { data: parseQuery(getActionQuery, req.query) };
       let [row] = await deps.db.select().from(actions).where(eq(actions.id, String(req.params.id))).limit(1);
       // Another agent's action is indistinguishable from a missing one.
       if (!row || row.agentId !== req.principal!.agent.id) throw new Problem('not-found', 'no such action');

@@ -57,7 +57,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     auth: 'agent',
     request: { query: getActionQuery },
     responses: { 200: { description: 'The action as it is now (or when the wait ended)', schema: actionView } },
-    problems: ['validation-failed', 'unauthenticated', 'not-found'],
+    problems: ['invalid-request', 'unauthenticated', 'not-found'],
   },
   {
     method: 'get',

@@ -165,7 +165,7 @@ describe('GET /v1/actions/:id?wait=N (long poll)', () => {
     const action = await client.requestAction(readJobs());
     for (const q of ['wait=61', 'wait=-1', 'wait=abc', 'wait=1.5', 'status=almost_done']) {
       const res = await h.get(`/v1/actions/${action.id}?${q}`);
-      expect(res.status, q).toBe(422);
+      expect(res.status, q).toBe(400);
       expect(res.body.code).toBe('validation-failed');
     }
   });
