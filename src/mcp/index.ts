@@ -37,5 +37,11 @@ export function mcpRouter(deps: IntakeDeps): Router {
     }
   });
 
+  // A body that is not JSON is a JSON-RPC parse error (-32700), as an MCP client expects, not an HTTP problem.
+  const parseError: express.ErrorRequestHandler = (error, req, res, next) => {
+    if (req.path !== MCP_PATH || (error as { type?: string })?.type !== 'entity.parse.failed') return next(error);
+    res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON' }, id: null });
+  };
+  router.use(parseError);
   return router;
 }
