@@ -5,7 +5,7 @@ import type { ActionView } from './schemas';
 export function toActionView(row: ActionRow): ActionView {
   return {
     id: row.id,
-    status: row.status,
+    status: row.status as ActionView['status'],
     action_class: row.actionClass,
     agent_id: row.agentId,
     correlation_id: row.correlationId,
