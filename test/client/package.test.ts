@@ -76,7 +76,7 @@ describe('the packed @countersign/client', () => {
     const request = doc.paths['/v1/actions'].post.requestBody.content['application/json'].schema;
     const union = (xs: string[]) => xs.map((x) => JSON.stringify(x)).join(' | ');
     const source = `
-      import { createCountersignClient, ACTION_STATUSES, type ActionView, type ActionStatus, type CreateActionRequest, type Decision } from '@countersign/client';
+      import { createCountersignClient, ACTION_STATUSES, type ActionView, type ActionStatus, type CreateActionRequest, type Decision, type ProblemCode } from '@countersign/client';
       type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
       type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
       export const status: Equals<ActionStatus, ${union(view.properties.status.enum)}> = true;
@@ -84,6 +84,7 @@ describe('the packed @countersign/client', () => {
       export const viewRequired: Equals<RequiredKeys<ActionView>, ${union(view.required)}> = true;
       export const decisionKeys: Equals<keyof Decision, ${union(Object.keys(view.properties.decision.properties))}> = true;
       export const requestKeys: Equals<keyof CreateActionRequest, ${union(Object.keys(request.properties))}> = true;
+      export const problemCodes: Equals<ProblemCode, ${union(doc.components.schemas.Problem.properties.code.enum)}> = true;
       const cs = createCountersignClient({ baseUrl: 'http://localhost', token: 't' });
       export const pending: Promise<ActionView> = cs.requestAction({ action_class: 'a.b' });
       export const first: ActionStatus = ACTION_STATUSES[0];
