@@ -56,7 +56,7 @@ export function registerTools(server: McpServer, deps: IntakeDeps, principal: Pr
     {
       title: 'Request an action',
       description:
-        'Propose an action for policy and, when needed, human approval in Slack. Returns the action (status queued when policy allowed it, pending_approval or previewed) or a problem (policy-denied, out-of-scope, rate-limited…).',
+        'Propose an action for policy and, when needed, human approval in Slack. Returns the action (status queued when policy allowed it, pending_approval or previewed) or a problem (policy-denied, out-of-scope, rate-limited…). Choose an idempotency_key per request and send the same one when retrying it: a retry then returns the same action instead of creating another.',
       inputSchema: requestActionInput,
     },
     async (args) => {
