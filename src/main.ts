@@ -26,6 +26,7 @@ import { budgetReleaseControls } from './controls/budget-release';
 import { compileContracts } from './contracts/validate';
 import { problemHandler } from './http/problem-response';
 import { refuseHostileUrl } from './http/url-guard';
+import { routeFallback } from './http/route-fallback';
 import { connectRedis } from './queue/connection';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
@@ -202,6 +203,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     app.use('/v1', intakeRouter(intakeDeps));
     app.use('/v1', tasksRouter({ db, config }));
     app.use(mcpRouter(intakeDeps));
+    app.use(routeFallback(app));
     app.use(problemHandler);
     server = createServer(app);
     server.keepAliveTimeout = 65_000;

@@ -3,6 +3,7 @@ import type { Db } from '../db/client';
 import { findAgentByName } from '../auth/agents';
 import { requireAdmin } from '../http/admin-auth';
 import { Problem } from '../lib/errors';
+import { parseQuery } from '../http/query';
 import { toEventView } from './event-view';
 import { decodeCursor, queryEvents } from './query';
 import { auditQuery } from './schemas';
@@ -12,11 +13,7 @@ export function auditRouter(deps: { db: Db; adminToken?: string }): Router {
   const router = Router();
   router.get('/audit', requireAdmin(deps.db, deps.adminToken), async (req, res, next) => {
     try {
-      const parsed = auditQuery.safeParse(req.query);
-      if (!parsed.success) {
-        throw new Problem('invalid-request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-      }
-      const { cursor, limit, order, agent, ...filter } = parsed.data;
+      const { cursor, limit, order, agent, ...filter } = parseQuery(auditQuery, req.query);
       const after = cursor ? decodeCursor(cursor) : null;
       if (cursor && after === null) throw new Problem('invalid-request', 'cursor is not one this API returned');
       if (agent) {

@@ -1,7 +1,7 @@
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/client';
-import { AgentInputError, createAgent, findAgentByName, listAgents } from '../auth/agents';
+import { AgentInputError, createAgent, findAgentByName, listAgents, type Agent } from '../auth/agents';
 import { AgentNotFoundError, listAgentTokens, parseGrace, revokeAgentTokens, rotateAgentToken } from '../auth/token-admin';
 import { updateAgent } from '../auth/agent-update';
 import { requireAdmin } from '../http/admin-auth';
@@ -24,6 +24,20 @@ function parse<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) throw zodProblem(parsed.error);
   return parsed.data;
+}
+
+/** An agent as the admin API shows it: snake_case, like every other body of this API. */
+function toAgentView(a: Agent & { suspendedAt?: Date | null; suspendedBy?: string | null }) {
+  return {
+    id: a.id,
+    name: a.name,
+    owner: a.owner,
+    scopes: a.scopes,
+    status: a.status,
+    rate_limit_per_minute: a.rateLimitPerMinute,
+    suspended_at: a.suspendedAt?.toISOString() ?? null,
+    suspended_by: a.suspendedBy ?? null,
+  };
 }
 
 /** Evidence names the operator: `admin:<credential id>`. */
@@ -65,17 +79,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
     '/agents',
     handle(async () => ({
       body: {
-        agents: (await listAgents(deps.db)).map((a) => ({
-          id: a.id,
-          name: a.name,
-          owner: a.owner,
-          tags: a.tags,
-          scopes: a.scopes,
-          status: a.status,
-          rate_limit_per_minute: a.rateLimitPerMinute,
-          suspended_at: a.suspendedAt?.toISOString() ?? null,
-          suspended_by: a.suspendedBy,
-        })),
+        agents: (await listAgents(deps.db)).map(toAgentView),
       },
     })),
   );
@@ -85,15 +89,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
       const a = await agentNamed(String(req.params.name));
       return {
         body: {
-          id: a.id,
-          name: a.name,
-          owner: a.owner,
-          tags: a.tags,
-          scopes: a.scopes,
-          status: a.status,
-          rate_limit_per_minute: a.rateLimitPerMinute,
-          suspended_at: a.suspendedAt?.toISOString() ?? null,
-          suspended_by: a.suspendedBy,
+          ...toAgentView(a),
           tokens: await listAgentTokens(deps.db, a.id),
           budgets: (await budgetCountersFor(deps.db, a.id)).map((c) => ({ budget: c.budget, scope: c.scopeKey, window: c.window, reserved: Number(c.reserved), spent: Number(c.spent) })),
         },
@@ -109,7 +105,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
         { name: body.name, owner: body.owner, tags: body.tags, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute ?? null },
         actorOf(req),
       );
-      return { status: 201, body: { agent, token } };
+      return { status: 201, body: { agent: toAgentView(agent), token } };
     }),
   );
   router.patch(
@@ -117,7 +113,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
     handle(async (req) => {
       const body = parse(updateAgentBody, req.body);
       const a = await updateAgent(deps.db, String(req.params.name), { owner: body.owner, tags: body.tags, scopes: body.scopes, rateLimitPerMinute: body.rate_limit_per_minute }, actorOf(req));
-      return { body: { id: a.id, name: a.name, owner: a.owner, tags: a.tags, scopes: a.scopes, status: a.status, rate_limit_per_minute: a.rateLimitPerMinute } };
+      return { body: toAgentView(a) };
     }),
   );
   router.post(

@@ -47,8 +47,9 @@ export const agentDetail = agentView.extend({
   tokens: z.array(tokenView),
   budgets: z.array(z.object({ budget: z.string(), scope: z.string(), window: z.string(), reserved: z.number(), spent: z.number() })),
 });
+export const createdAgent = z.object({ agent: agentView, token: z.string().describe('shown once; only its SHA-256 is stored') });
 export const issuedToken = z.object({
-  agent: z.record(z.string(), z.unknown()),
+  agent: z.object({ id: z.string(), name: z.string(), status: z.string() }),
   token: z.string().describe('shown once; only its SHA-256 is stored'),
   token_id: z.string().optional(),
   previous: z.array(z.object({ id: z.string(), display_prefix: z.string(), expires_at: z.string() })).optional(),

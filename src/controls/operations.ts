@@ -4,6 +4,7 @@ import {
   agentDetail,
   agentView,
   createAgentBody,
+  createdAgent,
   issuedToken,
   killBody,
   killResult,
@@ -36,7 +37,7 @@ export const ADMIN_OPERATIONS: ApiOperation[] = [
     tags: ['admin'],
     auth: 'admin',
     request: { body: createAgentBody },
-    responses: { 201: { description: 'The agent and its token', schema: z.object({ agent: z.record(z.string(), z.unknown()), token: z.string() }) } },
+    responses: { 201: { description: 'The agent and its token', schema: createdAgent } },
     problems: [...adminProblems, 'validation-failed', 'invalid-state'],
   },
   {

@@ -8,7 +8,7 @@ export function toActionView(row: ActionRow): ActionView {
   const prepared = row.prepared as { facts?: Record<string, unknown>; preview?: string } | null;
   return {
     id: row.id,
-    status: row.status,
+    status: row.status as ActionView['status'],
     action_class: row.actionClass,
     agent_id: row.agentId,
     correlation_id: row.correlationId,

@@ -98,7 +98,7 @@ function responseFor(row: ActionRow): { status: number; body: Record<string, unk
     const problem = new Problem('policy-denied', row.reasoning, {
       extensions: {
         action_id: row.id,
-        status: row.status,
+        action_status: row.status,
         decision: view.decision,
         payload_hash: row.payloadHash,
         correlation_id: row.correlationId,

@@ -9,7 +9,8 @@ import { createAction, type IntakeDeps } from './service';
 import { withRateLimitHeaders } from '../controls/rate-limit';
 import { getActionQuery } from './schemas';
 import type { LongPollDeps } from './wait';
-import { zodProblem } from './zod-problem';
+import { parseQuery } from '../http/query';
+import { IDEMPOTENCY_KEY_HEADER, withIdempotencyHeader } from './idempotency-header';
 
 export const MAX_BODY = '256kb';
 
@@ -24,7 +25,9 @@ export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
 
   router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, ...json, async (req, res, next) => {
     try {
-      const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () => createAction(deps, req.principal!, req.body));
+      const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () =>
+        createAction(deps, req.principal!, withIdempotencyHeader(req.body, req.get(IDEMPOTENCY_KEY_HEADER))),
+      );
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
       if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
       const id = (result.body.id ?? result.body.action_id) as string | undefined;
@@ -40,8 +43,7 @@ export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
 
   router.get('/actions/:id', requireAgent(deps.db), async (req, res, next) => {
     try {
-      const query = getActionQuery.safeParse(req.query);
-      if (!query.success) throw zodProblem(query.error);
+      const query = { data: parseQuery(getActionQuery, req.query) };
       let [row] = await deps.db.select().from(actions).where(eq(actions.id, String(req.params.id))).limit(1);
       // Another agent's action is indistinguishable from a missing one.
       if (!row || row.agentId !== req.principal!.agent.id) throw new Problem('not-found', 'no such action');

@@ -65,7 +65,7 @@ export const decisionView = z.object({
 
 export const actionView = z.object({
   id: z.string(),
-  status: z.string(),
+  status: actionStatus,
   action_class: z.string(),
   agent_id: z.string(),
   correlation_id: z.string(),

@@ -15,6 +15,7 @@ export const PROBLEM_TYPES = {
   forbidden: { status: 403, title: 'The credential may not do this', retryable: false },
   'policy-denied': { status: 403, title: 'Policy denied the action', retryable: false },
   'not-found': { status: 404, title: 'No such resource', retryable: false },
+  'method-not-allowed': { status: 405, title: 'The resource does not support this method', retryable: false },
   'idempotency-conflict': {
     status: 409,
     title: 'The idempotency key was already used with a different payload',
@@ -71,7 +72,13 @@ export class Problem extends Error {
     this.headers = opts.headers ?? {};
   }
 
+  /**
+   * The RFC 9457 body. Extensions add context but can never replace a member a client relies on: `type`,
+   * `title`, `status` (always the HTTP status), `detail`, `instance`, and this API's `code` and `retryable`.
+   * A clashing extension is dropped here, so no caller can send `"status": "denied"` by accident.
+   */
   toJSON(instance?: string): Record<string, unknown> {
+    const extensions = Object.fromEntries(Object.entries(this.extensions).filter(([key]) => !RESERVED_MEMBERS.has(key)));
     return {
       type: PROBLEM_TYPE_BASE + this.code,
       title: PROBLEM_TYPES[this.code].title,
@@ -81,10 +88,13 @@ export class Problem extends Error {
       retryable: this.retryable,
       ...(this.retryAfterSeconds !== undefined ? { retry_after_seconds: this.retryAfterSeconds } : {}),
       ...(instance ? { instance } : {}),
-      ...this.extensions,
+      ...extensions,
     };
   }
 }
+
+/** Members of a problem body that extensions may not overwrite (RFC 9457 §3.1, plus `code` and `retryable`). */
+export const RESERVED_MEMBERS: ReadonlySet<string> = new Set(['type', 'title', 'status', 'detail', 'instance', 'code', 'retryable', 'retry_after_seconds']);
 
 export function isProblem(e: unknown): e is Problem {
   return e instanceof Problem;

@@ -14,7 +14,8 @@ const VERSION = '0.1.0';
 /**
  * MCP over Streamable HTTP at /mcp, stateless: every POST carries the agent's bearer token and gets a fresh
  * server bound to that agent, so nothing is kept between calls and any instance can answer. GET (a
- * server-to-client stream) and DELETE (end a session) have no meaning without sessions: 405.
+ * server-to-client stream) and DELETE (end a session) have no meaning without sessions: they are not routed,
+ * so the app's route fallback answers 405 with `Allow: POST` (src/http/route-fallback.ts).
  */
 export function mcpRouter(deps: IntakeDeps & LongPollDeps): Router {
   const router = Router();
@@ -38,10 +39,11 @@ export function mcpRouter(deps: IntakeDeps & LongPollDeps): Router {
     }
   });
 
-  const notAllowed: express.RequestHandler = (_req, res) => {
-    res.status(405).set('allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless (POST only)' }, id: null });
+  // A body that is not JSON is a JSON-RPC parse error (-32700), as an MCP client expects, not an HTTP problem.
+  const parseError: express.ErrorRequestHandler = (error, req, res, next) => {
+    if (req.path !== MCP_PATH || (error as { type?: string })?.type !== 'entity.parse.failed') return next(error);
+    res.status(400).json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not valid JSON' }, id: null });
   };
-  router.get(MCP_PATH, notAllowed);
-  router.delete(MCP_PATH, notAllowed);
+  router.use(parseError);
   return router;
 }

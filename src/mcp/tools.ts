@@ -9,15 +9,20 @@ import { createActionRequest } from '../intake/schemas';
 import { createAction, type IntakeDeps, type Principal } from '../intake/service';
 import type { LongPollDeps } from '../intake/wait';
 
-/** The request body of POST /v1/actions, with the idempotency key optional: a tool call generates one. */
+/**
+ * The request body of POST /v1/actions, idempotency key required: a model that retries a tool call (a lost
+ * answer, a restarted host) must send the same key again to get the same action, so the server never invents
+ * one (an invented key would turn every retry into a second action).
+ */
 export const requestActionInput = createActionRequest.extend({
-  idempotency_key: createActionRequest.shape.idempotency_key
-    .optional()
-    .describe('pass the same key when retrying the same request; generated when omitted (then a retry is a new request)'),
+  idempotency_key: createActionRequest.shape.idempotency_key.describe(
+    'a key you choose for this request (printable ASCII, ≤ 255); send the same key when retrying the same request, a new one for a new request',
+  ),
 });
 
 export const getActionStatusInput = z.object({
-  action_id: z.string().startsWith('act_'),
+  // A pattern, not zod's startsWith: that becomes `format: "starts_with"`, which no JSON Schema validator knows.
+  action_id: z.string().regex(/^act_[0-9a-z]+$/).describe('the id request_action returned (act_…)'),
   wait_seconds: z.number().int().min(0).max(30).optional().describe('hold the call up to this long until the status changes'),
 });
 
@@ -51,13 +56,12 @@ export function registerTools(server: McpServer, deps: IntakeDeps & LongPollDeps
     {
       title: 'Request an action',
       description:
-        'Propose an action for policy and, when needed, human approval in Slack. Returns the action (status queued when policy allowed it, pending_approval or previewed) or a problem (policy-denied, out-of-scope, rate-limited…).',
+        'Propose an action for policy and, when needed, human approval in Slack. Returns the action (status queued when policy allowed it, pending_approval or previewed) or a problem (policy-denied, out-of-scope, rate-limited…). Choose an idempotency_key per request and send the same one when retrying it: a retry then returns the same action instead of creating another.',
       inputSchema: requestActionInput,
     },
     async (args) => {
       try {
-        const body = { ...args, idempotency_key: args.idempotency_key ?? `mcp-${globalThis.crypto.randomUUID()}` };
-        const result = await createAction(deps, principal, body);
+        const result = await createAction(deps, principal, args);
         return json(result.body, result.status >= 400);
       } catch (e) {
         return problemResult(e);

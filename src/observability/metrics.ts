@@ -23,7 +23,7 @@ export type Metrics = ReturnType<typeof createMetrics>;
  */
 export function createMetrics(opts: MetricsOptions = {}) {
   const registry = new Registry();
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'countersign_' });
+  if (opts.processMetrics !== false) collectProcessMetrics(registry);
 
   const decisions = new Counter({
     name: 'countersign_decisions_total',
@@ -123,6 +123,16 @@ export function createMetrics(opts: MetricsOptions = {}) {
       httpDuration.observe({ method, route }, seconds);
     },
   };
+}
+
+/**
+ * prom-client's default process metrics, without the three gauges whose names end in `_total`, which
+ * Prometheus reserves for counters (`promtool check metrics` refuses them). The same counts stay exported as
+ * `countersign_nodejs_active_{handles,requests,resources}`, which prom-client registers beside them.
+ */
+function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, prefix: 'countersign_' });
+  for (const name of ['active_handles', 'active_requests', 'active_resources']) registry.removeSingleMetric(`countersign_nodejs_${name}_total`);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

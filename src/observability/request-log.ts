@@ -79,7 +79,9 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
       const fields = {
         correlation_id: correlationId ?? bodyCorrelation ?? requestId,
         method: req.method,
-        path: req.path,
+        // The full path: inside a mounted router `req.path` is only the part after the mount point
+        // (`/agents`, not `/v1/admin/agents`). The query string is left out: it may carry what a log must not.
+        path: fullPath(req),
         route: routeLabel,
         status: res.statusCode,
         duration_ms: Math.round(seconds * 100_000) / 100,
@@ -90,7 +92,7 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
       };
       const log = opts.logger.child({ request_id: requestId });
       if (res.statusCode >= 500) log.error(fields, 'request failed');
-      else if (QUIET_PATHS.has(req.path)) log.debug(fields, 'request');
+      else if (QUIET_PATHS.has(fullPath(req))) log.debug(fields, 'request');
       else log.info(fields, 'request');
     }
     next();
@@ -103,4 +105,10 @@ function actionIdOf(req: Request, res: Response): string | undefined {
   const location = res.getHeader('location');
   const m = typeof location === 'string' ? /\/v1\/actions\/(act_[a-z0-9]+)/.exec(location) : null;
   return m?.[1];
+}
+
+function fullPath(req: Request): string {
+  const url = req.originalUrl || req.url;
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }

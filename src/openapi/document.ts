@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROBLEM_TYPES, PROBLEM_TYPE_BASE, type ProblemCode } from '../lib/errors';
-import type { ApiOperation, OperationAuth } from './operation';
+import type { ApiOperation, OperationAuth, ResponseHeader } from './operation';
+import { RESPONSE_HEADERS, headerRefs } from './headers';
 
 const ALWAYS: ProblemCode[] = ['internal', 'service-unavailable'];
 
@@ -50,12 +51,18 @@ export function buildOpenApiDocument(operations: ApiOperation[], opts: { version
         parameters.push({ name, in: 'query', required: !field.safeParse(undefined).success, schema: rest, ...(description ? { description } : {}) });
       }
     }
+    for (const header of op.request?.headers ?? []) parameters.push({ name: header.name, in: 'header', required: false, description: header.description, schema: header.schema });
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(op.responses)) {
       const contentType = r.contentType ?? 'application/json';
       responses[status] = {
         description: r.description,
-        ...(r.schema ? { content: { [contentType]: { schema: jsonSchema(r.schema, 'output') } } } : r.contentType ? { content: { [contentType]: {} } } : {}),
+        ...(r.headers?.length ? { headers: headerRefs(r.headers) } : {}),
+        ...(r.schema
+          ? { content: { [contentType]: { schema: jsonSchema(r.schema, 'output') } } }
+          : r.contentType
+            ? { content: Object.fromEntries(r.contentType.split(', ').map((t) => [t, {}])) }
+            : {}),
       };
     }
     const byStatus = new Map<number, ProblemCode[]>();
@@ -66,9 +73,10 @@ export function buildOpenApiDocument(operations: ApiOperation[], opts: { version
     }
     for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
       if (responses[status]) continue;
+      const headers: ResponseHeader[] = [...(op.problemHeaders?.[status] ?? []), ...(codes.some((c) => PROBLEM_TYPES[c].retryable) ? (['Retry-After'] as const) : [])];
       responses[status] = {
         description: codes.map((c) => `\`${c}\`: ${PROBLEM_TYPES[c].title}`).join('; '),
-        ...(status === 429 || status === 503 ? { headers: { 'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'integer' } } } } : {}),
+        ...(headers.length ? { headers: headerRefs(headers) } : {}),
         content: {
           'application/problem+json': {
             schema: { $ref: '#/components/schemas/Problem' },
@@ -104,10 +112,12 @@ export function buildOpenApiDocument(operations: ApiOperation[], opts: { version
       description: 'Slack approval gateway for AI-agent actions. Errors are RFC 9457 problem details with a stable `code` and a `retryable` flag.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
-    ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
+    // Relative: the document is served by the API it describes, so its own origin is the server.
+    servers: [{ url: opts.serverUrl ?? '/', description: 'this Countersign instance' }],
     paths,
     components: {
       schemas: { Problem: jsonSchema(problemSchema, 'output') },
+      headers: RESPONSE_HEADERS,
       securitySchemes: Object.fromEntries([...usedSchemes].map((s) => [SECURITY[s].name, SECURITY[s].scheme])),
     },
   };

@@ -6,10 +6,16 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** Who may call an operation; maps to an OpenAPI security requirement. */
 export type OperationAuth = 'agent' | 'admin' | 'slack-signature' | 'none';
 
+/** Response headers the server sends, declared once in `components.headers` (src/openapi/headers.ts). */
+export type ResponseHeader = 'Location' | 'Idempotent-Replayed' | 'RateLimit' | 'RateLimit-Policy' | 'Retry-After';
+
 export type OperationResponse = {
   description: string;
+  /** Headers this response may carry. */
+  headers?: ResponseHeader[];
   /** Omitted for bodies that are not JSON (e.g. /metrics text). */
   schema?: z.ZodType;
+  /** Without a schema: one media type, or several separated by `, ` (a static asset's). */
   contentType?: string;
 };
 
@@ -25,10 +31,21 @@ export type ApiOperation = {
   description?: string;
   tags: string[];
   auth: OperationAuth;
-  request?: { body?: z.ZodType; query?: z.ZodObject; contentType?: string };
+  request?: {
+    body?: z.ZodType;
+    query?: z.ZodObject;
+    contentType?: string;
+    /** Request headers the operation reads (JSON Schema of the value). */
+    headers?: Array<{ name: string; description: string; schema: Record<string, unknown> }>;
+  };
   responses: Record<number, OperationResponse>;
   /** Problem codes this operation may answer with (the generic 500/503 ones are added for every operation). */
   problems?: ProblemCode[];
+  /**
+   * Headers its problem responses may carry, by HTTP status (`Retry-After` needs no entry: it is declared on
+   * every status that has a retryable code).
+   */
+  problemHeaders?: Partial<Record<number, ResponseHeader[]>>;
   /** Served only in this mode (sandbox: no Slack credentials, the built-in emulator stands in). */
   mode?: 'sandbox';
 };

@@ -8,6 +8,9 @@ import { TASK_OPERATIONS } from '../tasks/operations';
 
 const ok = z.object({ ok: z.boolean() });
 const jsonRpc = z.object({ jsonrpc: z.literal('2.0') }).catchall(z.unknown()).describe('a JSON-RPC 2.0 message (or batch member)');
+const jsonRpcError = z
+  .object({ jsonrpc: z.literal('2.0'), error: z.object({ code: z.number().int(), message: z.string() }).catchall(z.unknown()), id: z.union([z.string(), z.number(), z.null()]) })
+  .describe('a JSON-RPC 2.0 error response');
 const readiness = z.object({ ok: z.boolean() }).catchall(z.boolean()).describe('ok, then one boolean per dependency (database, redis)');
 
 /**
@@ -21,12 +24,29 @@ export const API_OPERATIONS: ApiOperation[] = [
     operationId: 'requestAction',
     summary: 'Propose an action: policy allows, denies or escalates it to human approval',
     description:
-      'Idempotent per agent and `idempotency_key`: a retry with the same body returns the first answer with `Idempotent-Replayed: true`; the same key with a different body is a 409.',
+      'Idempotent per agent and idempotency key (the body’s `idempotency_key` or the `Idempotency-Key` header; both given and different is a 422): a retry with the same body returns the first answer with `Idempotent-Replayed: true`; the same key with a different body is a 409.',
     tags: ['actions'],
     auth: 'agent',
-    request: { body: createActionRequest },
+    request: {
+      body: createActionRequest.extend({
+        idempotency_key: createActionRequest.shape.idempotency_key.optional().describe('required here or in the `Idempotency-Key` header (the same value if both)'),
+      }),
+      headers: [{ name: 'Idempotency-Key', description: 'the idempotency key as a request header (a structured-field string `"…"` or a bare token); works as the body’s `idempotency_key`', schema: { type: 'string', maxLength: 257 } }],
+    },
     responses: {
-      201: { description: 'Recorded: approved (queued for release), pending approval, or previewed (dry run)', schema: actionView },
+      201: {
+        description: 'Recorded: approved (queued for release), pending approval, or previewed (dry run)',
+        schema: actionView,
+        headers: ['Location', 'Idempotent-Replayed', 'RateLimit', 'RateLimit-Policy'],
+      },
+    },
+    // Every answer to an authenticated agent carries its rate-limit state; a replayed denial says it is one.
+    problemHeaders: {
+      403: ['RateLimit', 'RateLimit-Policy', 'Idempotent-Replayed'],
+      409: ['RateLimit', 'RateLimit-Policy'],
+      422: ['RateLimit', 'RateLimit-Policy'],
+      429: ['RateLimit', 'RateLimit-Policy'],
+      502: ['RateLimit', 'RateLimit-Policy'],
     },
     problems: [
       'invalid-request',
@@ -64,7 +84,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     auth: 'agent',
     request: { query: getActionQuery },
     responses: { 200: { description: 'The action as it is now (or when the wait ended)', schema: actionView } },
-    problems: ['validation-failed', 'unauthenticated', 'not-found'],
+    problems: ['invalid-request', 'unauthenticated', 'not-found'],
   },
   {
     method: 'get',
@@ -110,25 +130,20 @@ export const API_OPERATIONS: ApiOperation[] = [
     path: '/mcp',
     operationId: 'mcp',
     summary: 'Model Context Protocol (Streamable HTTP, stateless): tools request_action, get_action_status, list_pending_approvals',
-    description: 'JSON-RPC 2.0 messages per the MCP specification; the agent token authenticates every call. Answers are JSON (no SSE stream).',
+    description:
+      'JSON-RPC 2.0 messages per the MCP specification; the agent token authenticates every call. Answers are JSON (no SSE stream). GET and DELETE answer 405 with `Allow: POST` (no sessions, no server stream).',
     tags: ['mcp'],
     auth: 'agent',
     request: { body: jsonRpc },
-    responses: { 200: { description: 'JSON-RPC response', schema: jsonRpc }, 202: { description: 'Notification accepted' } },
+    responses: {
+      200: { description: 'JSON-RPC response', schema: jsonRpc },
+      202: { description: 'Notification accepted' },
+      400: { description: 'JSON-RPC error: the body is not JSON (`-32700`) or not a JSON-RPC message (`-32700`/`-32600`)', schema: jsonRpcError },
+      406: { description: 'JSON-RPC error: `Accept` must list both application/json and text/event-stream', schema: jsonRpcError },
+      415: { description: 'JSON-RPC error: `Content-Type` must be application/json', schema: jsonRpcError },
+    },
     problems: ['unauthenticated', 'payload-too-large'],
   },
-  ...(['get', 'delete'] as const).map(
-    (method): ApiOperation => ({
-      method,
-      path: '/mcp',
-      operationId: `mcp${method === 'get' ? 'Stream' : 'EndSession'}`,
-      summary: 'Not available: the MCP endpoint is stateless (no server stream, no sessions)',
-      tags: ['mcp'],
-      auth: 'agent',
-      responses: { 405: { description: 'Method not allowed', schema: jsonRpc } },
-      problems: ['unauthenticated'],
-    }),
-  ),
   {
     method: 'post',
     path: '/slack/events',

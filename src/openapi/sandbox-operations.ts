@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ApiOperation } from './operation';
 
+/** The page's own error answers (not problems: only the page calls these routes). */
+const sandboxError = z.object({ error: z.string() });
 const sandboxUser = z.object({ user: z.string().describe('the sandbox user acting (a Slack user id of the emulator)') }).catchall(z.unknown());
 
 /**
@@ -17,7 +19,7 @@ export const SANDBOX_OPERATIONS: ApiOperation[] = [
     tags: ['sandbox'],
     auth: 'none',
     mode: 'sandbox',
-    responses: { 200: { description: 'A static asset', contentType: 'application/octet-stream' }, 404: { description: 'No such asset' } },
+    responses: { 200: { description: 'A static asset', contentType: 'text/javascript, text/css' }, 404: { description: 'No such asset' } },
   },
   { method: 'get', path: '/sandbox/state', operationId: 'sandboxState', summary: 'Channels, messages and open views of the built-in Slack emulator', tags: ['sandbox'], auth: 'none', mode: 'sandbox', responses: { 200: { description: 'Emulator snapshot', contentType: 'application/json' } } },
   { method: 'get', path: '/sandbox/events', operationId: 'sandboxEvents', summary: 'Server-Sent Events: the emulator changed', tags: ['sandbox'], auth: 'none', mode: 'sandbox', responses: { 200: { description: 'Event stream', contentType: 'text/event-stream' } } },
@@ -38,8 +40,11 @@ export const SANDBOX_OPERATIONS: ApiOperation[] = [
       auth: 'none',
       mode: 'sandbox',
       request: { body: sandboxUser },
-      responses: { 200: { description: 'What the app answered to the delivery', contentType: 'application/json' } },
-      problems: ['validation-failed'],
+      responses: {
+        200: { description: 'What the app answered to the delivery', contentType: 'application/json' },
+        400: { description: 'The body is not what the page sends', schema: sandboxError },
+        415: { description: 'Not JSON', schema: sandboxError },
+      },
     }),
   ),
   {
@@ -50,7 +55,10 @@ export const SANDBOX_OPERATIONS: ApiOperation[] = [
     tags: ['sandbox'],
     auth: 'none',
     mode: 'sandbox',
-    responses: { 201: { description: 'The agent and its token', contentType: 'application/json' }, 415: { description: 'Not JSON' } },
+    responses: {
+      201: { description: 'The agent and its token', contentType: 'application/json' },
+      415: { description: 'Not JSON', schema: sandboxError },
+    },
   },
   {
     method: 'post',
@@ -61,7 +69,11 @@ export const SANDBOX_OPERATIONS: ApiOperation[] = [
     auth: 'none',
     mode: 'sandbox',
     request: { contentType: 'application/json' },
-    responses: { 200: { description: 'Committed', contentType: 'application/json' }, 401: { description: 'Bad signature' } },
+    responses: {
+      200: { description: 'Committed', contentType: 'application/json' },
+      400: { description: 'The signed body is not JSON', schema: sandboxError },
+      401: { description: 'Bad signature', schema: sandboxError },
+    },
   },
   {
     method: 'post',

@@ -43,7 +43,7 @@ describe('/v1/admin agents', () => {
     const created = await admin(h.app.url, 'POST', '/agents', { name: 'refund-bot', owner: 'payments', scopes: ['external_automation.read.*'], rate_limit_per_minute: 30 }, operatorToken);
     expect(created.status).toBe(201);
     expect(created.body.token).toMatch(/^csa_/);
-    expect(created.body.agent).toMatchObject({ name: 'refund-bot', owner: 'payments', scopes: ['external_automation.read.*'], status: 'active', rateLimitPerMinute: 30 });
+    expect(created.body.agent).toMatchObject({ name: 'refund-bot', owner: 'payments', scopes: ['external_automation.read.*'], status: 'active', rate_limit_per_minute: 30 });
     expect((await postTo(h.app.url, created.body.token, read())).status).toBe(201);
 
     const list = await admin(h.app.url, 'GET', '/agents', undefined, operatorToken);

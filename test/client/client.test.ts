@@ -3,8 +3,8 @@ import { createAgent } from '../../src/auth/agents';
 import { decideApproval } from '../../src/approvals/decide';
 import { TERMINAL_STATUSES as SERVER_TERMINAL } from '../../src/approvals/status';
 import { ALICE, actionRequest, startHarness, type Harness } from '../support/harness';
-// Through the package's own export, the way an agent imports it.
-import { CountersignClient, CountersignError, TERMINAL_STATUSES, WaitTimeoutError, createCountersignClient } from 'countersign/client';
+// The built package (packages/client, npm workspace), the way an agent imports it.
+import { CountersignClient, CountersignError, TERMINAL_STATUSES, WaitTimeoutError, createCountersignClient } from '@countersign/client';
 
 let h: Harness;
 let client: CountersignClient;
@@ -165,8 +165,8 @@ describe('GET /v1/actions/:id?wait=N (long poll)', () => {
     const action = await client.requestAction(readJobs());
     for (const q of ['wait=61', 'wait=-1', 'wait=abc', 'wait=1.5', 'status=almost_done']) {
       const res = await h.get(`/v1/actions/${action.id}?${q}`);
-      expect(res.status, q).toBe(422);
-      expect(res.body.code).toBe('validation-failed');
+      expect(res.status, q).toBe(400);
+      expect(res.body.code).toBe('invalid-request');
     }
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CountersignClient, CountersignError, parseRetryAfter, retryDelayMs, DEFAULT_RETRY } from '../../src/client';
+import { CountersignClient, CountersignError, parseRetryAfter, retryDelayMs, DEFAULT_RETRY } from '@countersign/client';
 import { created, hangUp, problem, startScriptedServer } from './problem-server';
 
 let servers: Array<{ close(): Promise<void> }> = [];

@@ -93,3 +93,57 @@ describe('idempotency keys', () => {
     expect(again.body.id).toBe(first.body.id);
   });
 });
+
+describe('the Idempotency-Key request header', () => {
+  const withoutKey = () => {
+    const { idempotency_key: key, ...rest } = actionRequest();
+    return { key: key as string, rest };
+  };
+
+  it('works as the body field: the first request creates, a retry with the header replays', async () => {
+    const { key, rest } = withoutKey();
+    const first = await h.post(rest, { headers: { 'idempotency-key': key } });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body.idempotency_key).toBe(key);
+    const again = await h.post(rest, { headers: { 'idempotency-key': key } });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    // The body field and the header are one key: a retry that moves it into the body still replays.
+    const viaBody = await h.post({ ...rest, idempotency_key: key });
+    expect(viaBody.body.id).toBe(first.body.id);
+    expect(await actionsWithKey(h.agentId, key)).toBe(1);
+  });
+
+  it('accepts the draft’s structured-field string form ("…")', async () => {
+    const { key, rest } = withoutKey();
+    const res = await h.post(rest, { headers: { 'idempotency-key': `"${key}"` } });
+    expect(res.status).toBe(201);
+    expect(res.body.idempotency_key).toBe(key);
+  });
+
+  it('accepts the same key in both places', async () => {
+    const { key, rest } = withoutKey();
+    const res = await h.post({ ...rest, idempotency_key: key }, { headers: { 'idempotency-key': key } });
+    expect(res.status).toBe(201);
+  });
+
+  it('refuses a header and a body field that differ with 422, and records nothing', async () => {
+    const { key, rest } = withoutKey();
+    const res = await h.post({ ...rest, idempotency_key: key }, { headers: { 'idempotency-key': `${key}-other` } });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.body).toMatchObject({ code: 'validation-failed', retryable: false, errors: [{ path: 'idempotency_key' }] });
+    expect(await actionsWithKey(h.agentId, key)).toBe(0);
+    expect(await actionsWithKey(h.agentId, `${key}-other`)).toBe(0);
+  });
+
+  it('validates a header key like a body key (printable ASCII, at most 255)', async () => {
+    const { rest } = withoutKey();
+    const long = await h.post(rest, { headers: { 'idempotency-key': 'k'.repeat(256) } });
+    expect(long.status).toBe(422);
+    expect(long.body.errors[0].path).toBe('idempotency_key');
+    const missing = await h.post(rest);
+    expect(missing.status).toBe(422);
+    expect(missing.body.errors.map((e: { path: string }) => e.path)).toContain('idempotency_key');
+  });
+});

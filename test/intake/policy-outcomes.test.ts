@@ -35,6 +35,9 @@ describe('policy outcomes at the intake', () => {
     expect(res.body.retryable).toBe(false);
     expect(res.body.detail).toBe('Requested external automation affects 40 targets, exceeding the standing 25-target hard cap.');
     expect(res.body.decision.rule_id).toBe('deny-high-target-count-automation');
+    // RFC 9457 `status` is the HTTP status; the action's state has its own member.
+    expect(res.body.status).toBe(403);
+    expect(res.body.action_status).toBe('denied');
     const [row] = await h.db.db.select().from(actions).where(eq(actions.id, res.body.action_id));
     expect(row!.status).toBe('denied');
   });

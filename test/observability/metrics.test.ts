@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval-card';
 import { createMetrics } from '../../src/observability';
@@ -103,6 +104,42 @@ describe('/metrics', () => {
     expect(text).not.toContain('/no/such/thing');
     expect(sample(text, 'countersign_http_requests_total', { method: 'POST', route: '/v1/actions', status: '422' })).toBe(1);
     expect(sample(text, 'countersign_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/** Exposition-format rules promtool enforces that bit this project: `_total` only on counters, `_total` on every counter. */
+function suffixProblems(text: string): string[] {
+  const problems: string[] = [];
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const [, name, type] = m;
+    if (type !== 'counter' && name!.endsWith('_total')) problems.push(`${name} is a ${type} ending in _total`);
+    if (type === 'counter' && !name!.endsWith('_total')) problems.push(`${name} is a counter without _total`);
+  }
+  return problems;
+}
+
+describe('/metrics conformance', () => {
+  it('passes `promtool check metrics` (Debian prometheus package; required under CI)', async () => {
+    await h.post(actionRequest());
+    const text = await scrape();
+    expect(text).toMatch(/^# TYPE countersign_nodejs_active_handles gauge$/m);
+    expect(suffixProblems(text)).toEqual([]);
+    const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+    if (promtool.error) {
+      // Developers without promtool still get the suffix rules above; CI installs it (.ci/run) and must run it.
+      expect(process.env.CI, 'promtool is not installed (apt-get install prometheus)').not.toBe('true');
+      return;
+    }
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  it('catches what promtool refuses (the check above can fail)', async () => {
+    const bad = '# HELP x_total a gauge\n# TYPE x_total gauge\nx_total 1\n';
+    expect(suffixProblems(bad)).toEqual(['x_total is a gauge ending in _total']);
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: bad, encoding: 'utf8' });
+    if (!check.error) expect(check.status).not.toBe(0);
   });
 });
 

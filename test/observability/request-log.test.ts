@@ -34,6 +34,9 @@ beforeAll(async () => {
   app.get('/v1/budget', () => {
     throw new Problem('budget-exhausted', 'no budget left');
   });
+  const nested = express.Router();
+  nested.get('/agents/:name', (_req, res) => void res.json({ ok: true }));
+  app.use('/v1/admin', nested);
   app.get('/boom', () => {
     throw new Error('bug');
   });
@@ -107,6 +110,15 @@ describe('request logging', () => {
     const text = await metrics.registry.getSingleMetricAsString('countersign_problem_responses_total');
     expect(text).toContain('countersign_problem_responses_total{code="rate-limited",status="429"} 1');
     expect(text).toContain('countersign_problem_responses_total{code="budget-exhausted",status="429"} 1');
+  });
+
+  it('logs the full path of a request served by a mounted router, without its query string', async () => {
+    lines.length = 0;
+    await fetch(`${url}/v1/admin/agents/refund-bot?secret=hunter2`);
+    await settle();
+    const [line] = requestLines();
+    expect(line).toMatchObject({ path: '/v1/admin/agents/refund-bot', route: '/v1/admin/agents/:name', status: 200 });
+    expect(JSON.stringify(line)).not.toContain('hunter2');
   });
 
   it('logs 5xx at error and probes at debug', async () => {

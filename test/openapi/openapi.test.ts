@@ -4,6 +4,7 @@ import { actionRequest, startHarness, type Harness } from '../support/harness';
 import { API_OPERATIONS, buildOpenApiDocument, openApiDocument } from '../../src/openapi';
 import { startSandbox } from '../../src/sandbox';
 import { mountedRoutes } from './routes';
+import { actionStatus } from '../../src/approvals/status';
 
 let h: Harness;
 let doc: any;
@@ -74,12 +75,23 @@ describe('GET /openapi.json', () => {
   it('takes the request body schema from the zod schema that validates it (strict, required fields)', () => {
     const body = doc.paths['/v1/actions'].post.requestBody.content['application/json'].schema;
     expect(body.additionalProperties).toBe(false);
-    expect(body.required).toEqual(expect.arrayContaining(['action_class', 'idempotency_key']));
-    expect(body.required).not.toContain('params');
+    expect(body.required).toEqual(['action_class']);
+    // The key may come in the Idempotency-Key header instead; the document says so.
+    expect(body.properties.idempotency_key.description).toMatch(/Idempotency-Key/);
+    expect(doc.paths['/v1/actions'].post.parameters).toEqual([expect.objectContaining({ name: 'Idempotency-Key', in: 'header' })]);
     const validate = compile(body);
     expect(validate(actionRequest())).toBe(true);
     expect(validate({ ...actionRequest(), surprise: 1 })).toBe(false);
-    expect(validate({ action_class: 'x.y' })).toBe(false);
+    expect(validate({ action_class: 'x.y', surprise: 1 })).toBe(false);
+  });
+
+  it('gives the action status as an enum of the lifecycle states', () => {
+    for (const schema of [
+      doc.paths['/v1/actions'].post.responses['201'].content['application/json'].schema,
+      doc.paths['/v1/actions/{id}'].get.responses['200'].content['application/json'].schema,
+    ]) {
+      expect(schema.properties.status.enum).toEqual([...actionStatus.options]);
+    }
   });
 
   it('documents the long poll query parameters with their bounds', () => {

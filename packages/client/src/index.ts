@@ -1,15 +1,26 @@
-import type { z } from 'zod';
-import type { ActionView, createActionRequest } from '../intake/schemas';
-import type { ActionStatus } from '../approvals/status';
-import { CountersignError, WaitTimeoutError, type ProblemBody } from './errors';
-import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, type RetryPolicy } from './retry';
+import { CountersignError, WaitTimeoutError, type ProblemBody } from './errors.js';
+import { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, type RetryPolicy } from './retry.js';
+import { TERMINAL_STATUSES, type ActionView, type CreateActionRequest } from './types.js';
 
-export { CountersignError, WaitTimeoutError, isCountersignError, type ClientErrorCode, type ProblemBody } from './errors';
-export { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, type RetryPolicy } from './retry';
-export type { ActionView, ActionStatus };
+export { CountersignError, WaitTimeoutError, isCountersignError, type ClientErrorCode, type ProblemBody } from './errors.js';
+export { DEFAULT_RETRY, parseRetryAfter, retryDelayMs, type RetryPolicy } from './retry.js';
+export {
+  ACTION_STATUSES,
+  TERMINAL_STATUSES,
+  type ActionStatus,
+  type ActionView,
+  type CreateActionRequest,
+  type Decision,
+  type ProblemCode,
+  type ReceiptPayload,
+  type SignedReceipt,
+} from './types.js';
 
-/** What `requestAction` takes: the API's request body, with the idempotency key optional (one is generated). */
-export type RequestActionInput = Omit<z.input<typeof createActionRequest>, 'idempotency_key'> & { idempotency_key?: string };
+/**
+ * What `requestAction` takes: the API's request body, with the idempotency key optional (one is generated
+ * per call and sent unchanged on each of that call's retries).
+ */
+export type RequestActionInput = Omit<CreateActionRequest, 'idempotency_key'> & { idempotency_key?: string };
 
 export type ClientOptions = {
   /** Where Countersign listens, e.g. `https://countersign.internal`. */
@@ -24,9 +35,6 @@ export type ClientOptions = {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   userAgent?: string;
 };
-
-/** Statuses an action never leaves (docs/lifecycle.md). */
-export const TERMINAL_STATUSES: readonly ActionStatus[] = ['previewed', 'denied', 'expired', 'cancelled', 'refused', 'committed', 'failed', 'plan_drift'];
 
 const LONG_POLL_SECONDS = 30;
 

@@ -1,4 +1,4 @@
-import type { ProblemCode } from '../lib/errors';
+import type { ProblemCode } from './types.js';
 
 /** Client-side failures that never came from the server as a problem. */
 export type ClientErrorCode = 'network' | 'wait-timeout' | 'invalid-response';
