@@ -23,6 +23,11 @@ export const envSchema = z.object({
   COUNTERSIGN_DATA_DIR: z.string().default('.countersign'),
   /** Default per-agent request rate limit (agents.rate_limit_per_minute overrides it). */
   COUNTERSIGN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /**
+   * The wait budget: how long a request waits for PostgreSQL or Redis before it is answered 503 with
+   * Retry-After (docs/operations.md, "Outages"). Also the readiness probe's deadline per check.
+   */
+  COUNTERSIGN_DEPENDENCY_WAIT_MS: z.coerce.number().int().min(100).max(30_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
   COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
