@@ -22,9 +22,14 @@ export type DbHandle = DbConnection & { sql: postgres.Sql };
  * server's API passes COUNTERSIGN_DEPENDENCY_WAIT_MS so requests are answered 503 instead of hanging while
  * PostgreSQL is down. Without it (the CLI, migrations) queries wait as long as the driver does.
  */
-export function connectDb(url: string, opts: { max?: number; applicationName?: string; waitBudgetMs?: number } = {}): DbHandle {
+export function connectDb(
+  url: string,
+  opts: { max?: number; applicationName?: string; waitBudgetMs?: number; preparedStatements?: boolean } = {},
+): DbHandle {
   const sql = postgres(url, {
     max: opts.max ?? 10,
+    // false: every statement unnamed, even those drizzle and execNamed name (PgBouncer transaction mode < 1.21).
+    prepare: opts.preparedStatements ?? true,
     onnotice: () => {},
     connection: { application_name: opts.applicationName ?? 'countersign' },
     // A connection attempt that hangs (not refused) counts against the same budget.
