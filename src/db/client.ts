@@ -32,8 +32,9 @@ export function connectDb(
     prepare: opts.preparedStatements ?? true,
     onnotice: () => {},
     connection: { application_name: opts.applicationName ?? 'countersign' },
-    // A connection attempt that hangs (not refused) counts against the same budget.
-    connect_timeout: opts.waitBudgetMs ? Math.max(opts.waitBudgetMs / 1000, 0.1) : 5,
+    // A request stops waiting for a connection after its wait budget (wait-budget.ts) whatever this says;
+    // this only bounds the attempt itself, generously, so a busy host still connects.
+    connect_timeout: 5,
     backoff: reconnectBackoff,
   });
   const db = drizzle(opts.waitBudgetMs ? withWaitBudget(sql, opts.waitBudgetMs) : sql, { schema });

@@ -28,6 +28,10 @@ type PendingQuery = Promise<unknown> & { state?: unknown; cancel(): unknown };
  */
 export function withWaitBudget(sql: postgres.Sql, budgetMs: number): postgres.Sql {
   const timeout = () => new DependencyUnavailable('postgres', `the database did not answer within ${budgetMs} ms`);
+  // Until the first answer the process is starting: its first connections may take longer than the budget
+  // on a busy host, and failing them would stop the start instead of shedding load. The budget is for outages.
+  let answered = false;
+  const armed = () => answered;
 
   function unsafe(...args: Parameters<postgres.Sql['unsafe']>) {
     const query = sql.unsafe(...args) as unknown as PendingQuery;
@@ -36,12 +40,18 @@ export function withWaitBudget(sql: postgres.Sql, budgetMs: number): postgres.Sq
     // postgres.js queries are lazy: they are sent when first awaited, so the clock starts then.
     query.then = function (onFulfilled?: unknown, onRejected?: unknown) {
       bounded ??= new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          if (query.state) return; // sent: see above
-          reject(timeout());
-          void query.cancel();
-        }, budgetMs);
-        then.call(query, (v: unknown) => (clearTimeout(timer), resolve(v)), (e: unknown) => (clearTimeout(timer), reject(e)));
+        const timer = armed()
+          ? setTimeout(() => {
+              if (query.state) return; // sent: see above
+              reject(timeout());
+              void query.cancel();
+            }, budgetMs)
+          : undefined;
+        then.call(
+          query,
+          (v: unknown) => ((answered = true), clearTimeout(timer), resolve(v)),
+          (e: unknown) => (clearTimeout(timer), reject(e)),
+        );
       });
       return bounded.then(onFulfilled as never, onRejected as never);
     } as typeof query.then;
@@ -54,15 +64,17 @@ export function withWaitBudget(sql: postgres.Sql, budgetMs: number): postgres.Sq
     let abandoned = false;
     const running = (sql.begin as (...a: unknown[]) => Promise<unknown>)(...args, (tx: postgres.TransactionSql) => {
       if (abandoned) throw timeout(); // rolled back before anything was written
-      begun = true;
+      begun = answered = true;
       return body(tx);
     });
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (begun) return;
-        abandoned = true;
-        reject(timeout());
-      }, budgetMs);
+      const timer = armed()
+        ? setTimeout(() => {
+            if (begun) return;
+            abandoned = true;
+            reject(timeout());
+          }, budgetMs)
+        : undefined;
       running.then(
         (v) => (clearTimeout(timer), resolve(v)),
         (e) => (clearTimeout(timer), reject(e)),

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { Problem, isProblem } from '../lib/errors';
 import { logger } from '../lib/logger';
-import { isDependencyUnavailable, type Dependency } from '../lib/dependency-error';
+import { dependencyUnavailableIn, type Dependency } from '../lib/dependency-error';
 
 export function sendProblem(res: Response, problem: Problem, instance?: string): void {
   for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
@@ -11,7 +11,7 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
 
 /** Postgres connection failures (server down, restarting) are a 503 the client may retry, not a 500. */
 function isDatabaseUnavailable(e: unknown): boolean {
-  if (isDependencyUnavailable(e)) return e.dependency === 'postgres';
+  if (dependencyUnavailableIn(e)) return dependencyUnavailableIn(e)!.dependency === 'postgres';
   const err = e as { code?: string; cause?: { code?: string } } | null;
   const code = err?.code ?? err?.cause?.code;
   return (
@@ -31,7 +31,7 @@ function isDatabaseUnavailable(e: unknown): boolean {
  * ran out). Only Redis-backed admin and Slack paths reach here: the intake maps its limiter's errors itself.
  */
 function isRedisUnavailable(e: unknown): boolean {
-  if (isDependencyUnavailable(e)) return e.dependency === 'redis';
+  if (dependencyUnavailableIn(e)) return dependencyUnavailableIn(e)!.dependency === 'redis';
   const err = e as { name?: string; message?: string } | null;
   return err?.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)/.test(err?.message ?? '');
 }

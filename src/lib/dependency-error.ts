@@ -17,6 +17,13 @@ export class DependencyUnavailable extends Error {
   }
 }
 
-export function isDependencyUnavailable(e: unknown): e is DependencyUnavailable {
-  return e instanceof DependencyUnavailable;
+/** The DependencyUnavailable in `e` or its cause (drizzle wraps driver errors in a DrizzleQueryError), if any. */
+export function dependencyUnavailableIn(e: unknown): DependencyUnavailable | null {
+  if (e instanceof DependencyUnavailable) return e;
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  return cause instanceof DependencyUnavailable ? cause : null;
+}
+
+export function isDependencyUnavailable(e: unknown): boolean {
+  return dependencyUnavailableIn(e) !== null;
 }
