@@ -16,10 +16,12 @@ import { chaosEnv, exactlyOnceFigures, readAction, startApi, startWorker, stopAl
 const OUTAGE_MS = 30_000;
 const BUDGET_MS = 1000;
 /**
- * The bound is a correctness bound, not a performance target: without the wait budget requests waited up to
- * 29 s. The margin absorbs a loaded 2-core machine's scheduling (HTTP parsing, the event loop, the client).
+ * The bound is a correctness bound, not a performance target: without the wait budget requests waited 19–29 s
+ * (measured, the budget removed). The margin absorbs a loaded 2-core machine's scheduling (HTTP parsing, the
+ * event loops of the API and of this client): at a load average of ~15 the longest wait was 0.9–1.4 s, at ~30
+ * it was 3.8 s.
  */
-const MARGIN_MS = 1500;
+const MARGIN_MS = 3000;
 const CLIENTS = 6;
 
 let pg: PrivatePostgres;
