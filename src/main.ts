@@ -40,7 +40,16 @@ import { createApproverDirectory } from './slack/approver-directory';
 import { createSlackNotifier } from './slack/notifier';
 import { logger } from './lib/logger';
 import { openApiRouter } from './openapi';
-import { createMetrics, observabilityRouter, observeApprovalWait, readinessChecks, requestLogging, type Metrics } from './observability';
+import {
+  addOperatorMetrics,
+  createMetrics,
+  observabilityRouter,
+  observeApprovalWait,
+  readinessChecks,
+  requestLogging,
+  startDependencyProbe,
+  type Metrics,
+} from './observability';
 
 export type StartOptions = {
   /** Serve HTTP (intake + Slack). Default true. */
@@ -79,7 +88,10 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   const config = opts.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG);
   compileContracts(config);
   configureRedaction(config.redaction);
-  const { db, close: closeDb } = opts.database ?? connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}` });
+  const waitBudgetMs = env.COUNTERSIGN_DEPENDENCY_WAIT_MS;
+  const { db, close: closeDb } =
+    opts.database ??
+    connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}`, waitBudgetMs, preparedStatements: env.COUNTERSIGN_DB_PREPARED_STATEMENTS });
   // The API signs receipts: its key is opened before anything else, so one that cannot be decrypted stops the
   // start here (closing the database again), not at the first request.
   const keyProtection = { passphrase: env.COUNTERSIGN_RECEIPT_KEY_PASSPHRASE };
@@ -101,8 +113,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const commitQueue = createCommitQueue(redis, prefix);
   const cardQueue = createCardQueue(redis, prefix);
-  const rateLimiter = createRateLimiter(env.REDIS_URL, { prefix, defaultPerMinute: env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE });
-  const metrics = createMetrics({ queues: [commitQueue, cardQueue] });
+  const rateLimiter = createRateLimiter(env.REDIS_URL, { prefix, defaultPerMinute: env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE, waitMs: waitBudgetMs });
+  const metrics = createMetrics({ queues: [commitQueue, cardQueue], queueTimeoutMs: waitBudgetMs });
+  // Readiness and the dependency-up gauge come from one probe on its own schedule, not from each request.
+  const probe = startDependencyProbe(readinessChecks(db, redis), { timeoutMs: waitBudgetMs });
+  const operatorMetrics = addOperatorMetrics(metrics.registry, { db, dependencies: probe.results, timeoutMs: waitBudgetMs });
   // Aborted first thing in close(): long polls return at once instead of holding the server open.
   const shutdown = new AbortController();
 
@@ -150,7 +165,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     app.use(requestLogging({ logger, metrics }));
     // NUL, control characters and broken encodings in any path or query: 400 for every route, before routing.
     app.use(refuseHostileUrl());
-    app.use(observabilityRouter({ metrics, checks: readinessChecks(db, redis) }));
+    app.use(observabilityRouter({ metrics, probe }));
     app.use(openApiRouter());
     const receipts = createReceiptSigner(db, keyProtection);
     app.use(receiptKeysRouter(db));
@@ -207,6 +222,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     app.use(problemHandler);
     server = createServer(app);
     server.keepAliveTimeout = 65_000;
+    await probe.firstRound;
     await new Promise<void>((resolve) => server!.listen(env.PORT, env.HOST, resolve));
     port = (server.address() as { port: number }).port;
   }
@@ -223,6 +239,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         controls: budgetReleaseControls(config),
         leaseGraceMs: env.COUNTERSIGN_LEASE_GRACE_MS,
         onExecutorCall: (executor, outcome) => metrics.executorCalled(executor, outcome.kind, outcome.latencyMs),
+        onLeaseTakeover: (executor) => operatorMetrics.leaseTakenOver(executor),
       },
       redis,
       prefix,
@@ -244,6 +261,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     const relayTimer = everyOnce(db, 'relay', 727280, 1000, () => relay.run());
     const reconcileNow = async () => {
       const requeued = await reconcileCommits(db, commitQueue);
+      operatorMetrics.requeued(requeued.length);
       if (requeued.length) logger.warn({ requeued: requeued.length }, 'reconciliation queued lost commits again');
     };
     // Reconcile at start-up too: whatever a crash or a lost Redis left behind is queued again at once.
@@ -271,6 +289,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     async close() {
       // Stop taking new work first, then let in-flight work finish, then drop connections.
       shutdown.abort();
+      probe.stop();
       if (server) {
         const s = server;
         const closed = new Promise<void>((resolve) => s.close(() => resolve()));

@@ -17,7 +17,11 @@ export async function withOperatorDb(
     io.stderr('DATABASE_URL is not set');
     return 2;
   }
-  const handle = connectDb(env.DATABASE_URL, { max: opts.max ?? 1, ...(opts.applicationName ? { applicationName: opts.applicationName } : {}) });
+  const handle = connectDb(env.DATABASE_URL, {
+    max: opts.max ?? 1,
+    preparedStatements: env.COUNTERSIGN_DB_PREPARED_STATEMENTS,
+    ...(opts.applicationName ? { applicationName: opts.applicationName } : {}),
+  });
   try {
     return await run(handle, env);
   } catch (e) {

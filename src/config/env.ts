@@ -26,6 +26,16 @@ export const envSchema = z.object({
   /** Long polls (`GET /v1/actions/:id?wait=`, MCP `wait_seconds`) one agent, and all agents, may hold open per instance. */
   COUNTERSIGN_LONG_POLL_MAX_PER_AGENT: z.coerce.number().int().min(1).default(20),
   COUNTERSIGN_LONG_POLL_MAX_TOTAL: z.coerce.number().int().min(1).default(1000),
+  /**
+   * The wait budget: how long a request waits for PostgreSQL or Redis before it is answered 503 with
+   * Retry-After (docs/operations.md, "Outages"). Also the readiness probe's deadline per check.
+   */
+  COUNTERSIGN_DEPENDENCY_WAIT_MS: z.coerce.number().int().min(100).max(30_000).default(1000),
+  /**
+   * Named (server-side) prepared statements. Turn off behind PgBouncer in transaction mode before 1.21
+   * (Debian 12 ships 1.18), where a statement prepared on one server connection is unknown on the next.
+   */
+  COUNTERSIGN_DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
   COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),

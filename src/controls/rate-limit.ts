@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Problem, isProblem } from '../lib/errors';
+import { redisRetryDelay } from '../queue/connection';
 
 /**
  * Per-agent request rate limit, shared by every instance through Redis. GCRA (the "leaky bucket as a
@@ -36,7 +37,7 @@ return {1, math.floor((period - (new_tat - now)) / interval), math.ceil(new_tat 
 `;
 
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
-const REDIS_WAIT_MS = 1000;
+const DEFAULT_WAIT_MS = 1000;
 
 export type RateLimitState = {
   allowed: boolean;
@@ -54,6 +55,8 @@ export type RateLimitSubject = { id: string; rateLimitPerMinute: number | null }
 export type RateLimiter = {
   /** Takes `cost` requests from the agent's quota (0 only reads the state, -1 gives one back). Throws when Redis is unavailable. */
   take(agent: RateLimitSubject, cost?: number): Promise<RateLimitState>;
+  /** Whether its Redis connection is up now: the optional reads (headers, refunds) do not wait for it. */
+  isReady(): boolean;
   close(): void;
 };
 
@@ -62,15 +65,20 @@ type RedisWithScript = Redis & {
 };
 
 /**
- * A limiter on its own Redis connection that fails fast (no offline queue, 1 s command timeout): when
- * Redis is down the intake refuses with 503 instead of waiting, i.e. it fails closed.
+ * A limiter on its own Redis connection that fails fast: no offline queue, and a request waits at most
+ * `waitMs` (the wait budget, COUNTERSIGN_DEPENDENCY_WAIT_MS) for a connection and its answer. When Redis is
+ * down the intake refuses with 503 instead of waiting, i.e. it fails closed; a request arriving while the
+ * connection is being re-established waits for it (within the budget), so the first one after Redis's
+ * return succeeds.
  */
-export function createRateLimiter(redisUrl: string, opts: { prefix: string; defaultPerMinute: number }): RateLimiter {
+export function createRateLimiter(redisUrl: string, opts: { prefix: string; defaultPerMinute: number; waitMs?: number }): RateLimiter {
+  const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
   const redis = new Redis(redisUrl, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    commandTimeout: REDIS_WAIT_MS,
+    commandTimeout: waitMs,
     connectionName: 'countersign-ratelimit',
+    retryStrategy: redisRetryDelay,
   }) as RedisWithScript;
   redis.on('error', () => {}); // reported per request as 503; ioredis reconnects by itself
   redis.defineCommand('csRateLimit', { numberOfKeys: 1, lua: GCRA_LUA });
@@ -83,7 +91,7 @@ export function createRateLimiter(redisUrl: string, opts: { prefix: string; defa
         redis.off('ready', done);
         resolve();
       };
-      const timer = setTimeout(done, REDIS_WAIT_MS);
+      const timer = setTimeout(done, waitMs);
       redis.once('ready', done);
     });
   }
@@ -103,6 +111,7 @@ export function createRateLimiter(redisUrl: string, opts: { prefix: string; defa
         retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)),
       };
     },
+    isReady: () => redis.status === 'ready',
     close: () => redis.disconnect(),
   };
 }
@@ -126,7 +135,7 @@ export async function enforceRateLimit(limiter: RateLimiter | undefined, agent: 
     state = await limiter.take(agent, 1);
   } catch {
     throw new Problem('service-unavailable', 'the rate limiter is unavailable (Redis); nothing was recorded', {
-      retryAfterSeconds: 2,
+      retryAfterSeconds: 1,
       extensions: { dependency: 'redis' },
     });
   }
@@ -143,7 +152,8 @@ export async function enforceRateLimit(limiter: RateLimiter | undefined, agent: 
 
 /** The headers for a response the limiter did not count (a replay, an earlier refusal); {} if Redis is down. */
 export async function peekRateLimitHeaders(limiter: RateLimiter | undefined, agent: RateLimitSubject): Promise<Record<string, string>> {
-  if (!limiter) return {};
+  // Headers are a courtesy: a request already refused for an outage must not wait out the budget twice.
+  if (!limiter?.isReady()) return {};
   try {
     return rateLimitHeaders(await limiter.take(agent, 0));
   } catch {
@@ -156,7 +166,8 @@ export async function peekRateLimitHeaders(limiter: RateLimiter | undefined, age
  * (the allow path learns that only from its write): replays are not counted. Returns the headers to send.
  */
 export async function refundRateLimit(limiter: RateLimiter | undefined, agent: RateLimitSubject): Promise<Record<string, string>> {
-  if (!limiter) return {};
+  // With Redis away the refund would fail after waiting; the request stays counted, which only errs strict.
+  if (!limiter?.isReady()) return {};
   try {
     return rateLimitHeaders(await limiter.take(agent, -1));
   } catch {

@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import * as schema from './schema';
+import { reconnectBackoff, withWaitBudget } from './wait-budget';
 
 /**
  * Any drizzle PostgreSQL database over our schema: postgres.js in production, PGlite when embedded
@@ -16,14 +17,26 @@ export type DbOrTx = Db | Tx;
 export type DbConnection = { db: Db; close(): Promise<void> };
 export type DbHandle = DbConnection & { sql: postgres.Sql };
 
-export function connectDb(url: string, opts: { max?: number; applicationName?: string } = {}): DbHandle {
+/**
+ * `waitBudgetMs` bounds how long a query or transaction waits for a connection (src/db/wait-budget.ts): the
+ * server's API passes COUNTERSIGN_DEPENDENCY_WAIT_MS so requests are answered 503 instead of hanging while
+ * PostgreSQL is down. Without it (the CLI, migrations) queries wait as long as the driver does.
+ */
+export function connectDb(
+  url: string,
+  opts: { max?: number; applicationName?: string; waitBudgetMs?: number; preparedStatements?: boolean } = {},
+): DbHandle {
   const sql = postgres(url, {
     max: opts.max ?? 10,
+    // false: every statement unnamed, even those drizzle and execNamed name (PgBouncer transaction mode < 1.21).
+    prepare: opts.preparedStatements ?? true,
     onnotice: () => {},
     connection: { application_name: opts.applicationName ?? 'countersign' },
-    // Fail fast while PostgreSQL is down so the intake can answer 503 instead of hanging.
+    // A request stops waiting for a connection after its wait budget (wait-budget.ts) whatever this says;
+    // this only bounds the attempt itself, generously, so a busy host still connects.
     connect_timeout: 5,
+    backoff: reconnectBackoff,
   });
-  const db = drizzle(sql, { schema });
+  const db = drizzle(opts.waitBudgetMs ? withWaitBudget(sql, opts.waitBudgetMs) : sql, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { Problem, isProblem } from '../lib/errors';
 import { logger } from '../lib/logger';
+import { dependencyUnavailableIn, type Dependency } from '../lib/dependency-error';
 
 export function sendProblem(res: Response, problem: Problem, instance?: string): void {
   for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
@@ -10,6 +11,7 @@ export function sendProblem(res: Response, problem: Problem, instance?: string):
 
 /** Postgres connection failures (server down, restarting) are a 503 the client may retry, not a 500. */
 function isDatabaseUnavailable(e: unknown): boolean {
+  if (dependencyUnavailableIn(e)) return dependencyUnavailableIn(e)!.dependency === 'postgres';
   const err = e as { code?: string; cause?: { code?: string } } | null;
   const code = err?.code ?? err?.cause?.code;
   return (
@@ -35,6 +37,25 @@ function isDataException(e: unknown): boolean {
   return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }
 
+/**
+ * ioredis refusing a command while disconnected (a client without an offline queue, or one whose retries
+ * ran out). Only Redis-backed admin and Slack paths reach here: the intake maps its limiter's errors itself.
+ */
+function isRedisUnavailable(e: unknown): boolean {
+  if (dependencyUnavailableIn(e)) return dependencyUnavailableIn(e)!.dependency === 'redis';
+  const err = e as { name?: string; message?: string } | null;
+  return err?.name === 'MaxRetriesPerRequestError' || /^(Connection is closed|Stream isn't writeable)/.test(err?.message ?? '');
+}
+
+/** How soon a client should try again during an outage: the service may be back within a second. */
+const OUTAGE_RETRY_AFTER_SECONDS = 1;
+
+const unavailable = (dependency: Dependency, what: string) =>
+  new Problem('service-unavailable', `${what} is unavailable; nothing was recorded`, {
+    retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS,
+    extensions: { dependency },
+  });
+
 /** The one place errors become application/problem+json. */
 export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const e = error as { type?: string; status?: number };
@@ -47,8 +68,8 @@ export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
   else if (isDataException(error)) {
     logger.warn({ err: error, path: req.path }, 'the database refused a value from the request');
     problem = new Problem('invalid-request', 'a value in the request is out of range or malformed; nothing was recorded');
-  } else if (isDatabaseUnavailable(error))
-    problem = new Problem('service-unavailable', 'the database is unavailable; nothing was recorded', { retryAfterSeconds: 2 });
+  } else if (isDatabaseUnavailable(error)) problem = unavailable('postgres', 'the database');
+  else if (isRedisUnavailable(error)) problem = unavailable('redis', 'Redis');
   else {
     logger.error({ err: error, path: req.path }, 'unhandled error');
     problem = new Problem('internal', 'an internal error occurred; nothing was recorded unless the action says so');

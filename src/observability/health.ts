@@ -1,21 +1,17 @@
 import { Router } from 'express';
-import { withTimeout } from './metrics';
+import type { DependencyProbe } from './probe';
 
-export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+export type { ReadinessChecks } from './probe';
 
 /**
- * `/healthz` says the process serves HTTP (liveness); `/readyz` says its dependencies answer (readiness).
- * Each check has a deadline: a Redis client that queues commands while reconnecting would otherwise hang
- * the probe instead of failing it.
+ * `/healthz` says the process serves HTTP (liveness); `/readyz` says its dependencies answer (readiness),
+ * read from the dependency probe's last round: it answers at once, during an outage too.
  */
-export function healthRouter(checks: ReadinessChecks, timeoutMs = 2000): Router {
+export function healthRouter(probe: Pick<DependencyProbe, 'results'>): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => void res.json({ ok: true }));
-  router.get('/readyz', async (_req, res) => {
-    const names = Object.keys(checks);
-    const results = await Promise.allSettled(names.map((n) => withTimeout(checks[n]!(), timeoutMs)));
-    const body: Record<string, boolean> = {};
-    names.forEach((n, i) => (body[n] = results[i]!.status === 'fulfilled'));
+  router.get('/readyz', (_req, res) => {
+    const body = probe.results();
     const ok = Object.values(body).every(Boolean);
     res.status(ok ? 200 : 503).set('cache-control', 'no-store').json({ ok, ...body });
   });

@@ -5,14 +5,17 @@ import type { Db } from '../db/client';
 import { actions } from '../db/schema';
 import type { Metrics } from './metrics';
 import { healthRouter, type ReadinessChecks } from './health';
+import type { DependencyProbe } from './probe';
 
 export { createMetrics, type Metrics, type CountableQueue } from './metrics';
 export { requestLogging, REQUEST_ID_HEADER, CORRELATION_ID_HEADER } from './request-log';
 export { healthRouter, type ReadinessChecks } from './health';
+export { startDependencyProbe, type DependencyProbe } from './probe';
+export { addOperatorMetrics, type OperatorMetrics } from './operator-metrics';
 
 /** `/healthz`, `/readyz` and `/metrics` (Prometheus text format, from this instance's own registry). */
-export function observabilityRouter(opts: { metrics: Metrics; checks: ReadinessChecks }): Router {
-  const router = healthRouter(opts.checks);
+export function observabilityRouter(opts: { metrics: Metrics; probe: Pick<DependencyProbe, 'results'> }): Router {
+  const router = healthRouter(opts.probe);
   router.get('/metrics', async (_req, res, next) => {
     try {
       const text = await opts.metrics.registry.metrics();

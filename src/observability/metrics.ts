@@ -78,21 +78,29 @@ export function createMetrics(opts: MetricsOptions = {}) {
   });
   const queues = opts.queues ?? [];
   const queueTimeoutMs = opts.queueTimeoutMs ?? 1000;
+  const queueReadAt = new Gauge({
+    name: 'countersign_queue_jobs_read_timestamp_seconds',
+    help: 'When each queue\'s depth was last read from Redis (unix seconds); stops moving while Redis is down',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'countersign_queue_jobs',
     help: 'Jobs in each BullMQ queue by state, read at scrape time',
     labelNames: ['queue', 'state'] as const,
     registers: [registry],
     async collect() {
-      this.reset();
+      // No reset: while Redis is down the last figures stay (and their read timestamp stops), so the lines
+      // do not silently vanish from dashboards and alerts.
       await Promise.all(
         queues.map(async (q) => {
           try {
             // With Redis down, BullMQ commands wait for a reconnect; a scrape must not hang with them.
             const counts = await withTimeout(q.getJobCounts(...QUEUE_STATES), queueTimeoutMs);
             for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
+            queueReadAt.set({ queue: q.name }, Date.now() / 1000);
           } catch (err) {
-            logger.warn({ err, queue: q.name }, 'could not read queue depth for /metrics');
+            logger.warn({ err, queue: q.name }, 'could not read queue depth for /metrics; the last figures stay');
           }
         }),
       );

@@ -14,6 +14,9 @@ declare module 'express-serve-static-core' {
 export const REQUEST_ID_HEADER = 'x-request-id';
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
 
+/** The status recorded for a request whose client closed the connection before the answer. */
+export const ABANDONED_STATUS = 499;
+
 const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
 /** Probes and scrapes would drown the log at info. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -72,7 +75,11 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
       logged = true;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const routeLabel = matchedRoute ?? 'unmatched';
-      opts.metrics?.httpRequest(req.method, routeLabel, res.statusCode, seconds);
+      // The connection closed before the response was sent: the client gave up. Its status is not the 200
+      // express starts with but 499 (nginx's "client closed request"), in the log and the metrics alike.
+      const abandoned = aborted && !res.writableFinished;
+      const status = abandoned ? ABANDONED_STATUS : res.statusCode;
+      opts.metrics?.httpRequest(req.method, routeLabel, status, seconds);
       if (problemCode) opts.metrics?.problem(problemCode, res.statusCode);
       const body = req.body as { correlation_id?: unknown } | undefined;
       const bodyCorrelation = typeof body?.correlation_id === 'string' ? body.correlation_id : undefined;
@@ -83,16 +90,20 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
         // (`/agents`, not `/v1/admin/agents`). The query string is left out: it may carry what a log must not.
         path: fullPath(req),
         route: routeLabel,
-        status: res.statusCode,
+        status,
         duration_ms: Math.round(seconds * 100_000) / 100,
         ...(req.principal ? { agent_id: req.principal.agent.id } : {}),
         ...(actionIdOf(req, res) ? { action_id: actionIdOf(req, res) } : {}),
         ...(problemCode ? { problem: problemCode } : {}),
-        ...(aborted && !res.writableFinished ? { aborted: true } : {}),
+        ...(abandoned ? { abandoned: true } : {}),
       };
       const log = opts.logger.child({ request_id: requestId });
-      if (res.statusCode >= 500) log.error(fields, 'request failed');
-      else if (QUIET_PATHS.has(fullPath(req))) log.debug(fields, 'request');
+      if (abandoned) log.info(fields, 'request abandoned by the client');
+      // A 503 from /readyz is its answer, not a failure (the probe logs the outage once).
+      else if (QUIET_PATHS.has(fullPath(req)) && (res.statusCode < 500 || fullPath(req) === '/readyz')) log.debug(fields, 'request');
+      // A dependency outage is the probe's to report (once, at warn); each refused request is a warning, not an error.
+      else if (problemCode === 'service-unavailable') log.warn(fields, 'request refused: a backing service is unavailable');
+      else if (res.statusCode >= 500) log.error(fields, 'request failed');
       else log.info(fields, 'request');
     }
     next();

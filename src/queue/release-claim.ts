@@ -65,6 +65,8 @@ export async function applyClaims(tx: Tx, requests: ClaimRequest[], unique: Clai
     }
     if (verdict.kind === 'release') {
       const executor = findExecutor(request.deps.config, row.executor!);
+      // Counted at the claim: in the rare batch redone one claim at a time (ClaimAloneError) it counts twice.
+      if (found.prior_status === 'executing') request.deps.onLeaseTakeover?.(row.executor!);
       events.push({
         ...eventBase(row),
         type: 'commit.started',

@@ -31,6 +31,8 @@ export type ReleaseDeps = {
   leaseGraceMs?: number;
   /** Told about every executor call (metrics: results and latency). */
   onExecutorCall?(executor: string, outcome: ExecutorOutcome): void;
+  /** Told when a claim takes over an executing action whose lease ran out (metrics). */
+  onLeaseTakeover?(executor: string): void;
 };
 
 export type ReleaseHooks = {

@@ -155,7 +155,7 @@ export function readAction(tag: string): Record<string, unknown> {
 export type Figures = { actions: number; committed: number; lost: number; duplicateEffects: number; duplicateCommitEvents: number; redeliveredCalls: number };
 
 /**
- * The exactly-once figures, from both sides: the executor's effects by idempotency key and calls, and
+ * The exactly-once figures, from both sides: the executor's effects per action and its calls per idempotency key, and
  * Postgres's states and commit evidence.
  */
 export async function exactlyOnceFigures(

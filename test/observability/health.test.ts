@@ -67,6 +67,17 @@ async function probe(path: string) {
   return { status: res.status, body: await res.json() };
 }
 
+/** /readyz answers from a probe on its own schedule (every second): a change shows within a round or two. */
+async function readyzUntil(status: number) {
+  const deadline = Date.now() + 10_000;
+  let last = await probe('/readyz');
+  while (last.status !== status && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    last = await probe('/readyz');
+  }
+  return last;
+}
+
 describe('/healthz and /readyz', () => {
   it('are both 200 when PostgreSQL and Redis answer', async () => {
     expect(await probe('/healthz')).toEqual({ status: 200, body: { ok: true } });
@@ -74,19 +85,22 @@ describe('/healthz and /readyz', () => {
   });
 
   it('readyz is 503 naming Redis while Redis is down (promptly, not hanging), healthz stays 200, and recovers', async () => {
+    await fetch(`${app.url}/metrics`); // a scrape while Redis is up reads the queue depths
     await stopRedis(redis);
-    expect(await probe('/readyz')).toEqual({ status: 503, body: { ok: false, database: true, redis: false } });
+    expect(await readyzUntil(503)).toEqual({ status: 503, body: { ok: false, database: true, redis: false } });
+    // Every answer during the outage comes from the probe's last round: twenty at once, none waits out a check.
+    const during = await Promise.all(Array.from({ length: 20 }, () => probe('/readyz')));
+    expect(during.map((r) => r.status)).toEqual(Array(20).fill(503));
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/^countersign_dependency_up\{dependency="redis"\} 0$/m);
+    expect(metrics).toMatch(/^countersign_dependency_up\{dependency="database"\} 1$/m);
+    // The queue-depth lines stay (with their last figures) while Redis is down.
+    expect(metrics).toMatch(/^countersign_queue_jobs\{queue="commits",state="waiting"\} \d+$/m);
     expect((await probe('/healthz')).status).toBe(200);
     // /metrics still answers: the queue-depth read gives up instead of waiting for Redis.
     expect((await fetch(`${app.url}/metrics`)).status).toBe(200);
     redis = await startRedis(redisPort);
-    const deadline = Date.now() + 10_000;
-    let last = await probe('/readyz');
-    while (last.status !== 200 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      last = await probe('/readyz');
-    }
-    expect(last).toEqual({ status: 200, body: { ok: true, database: true, redis: true } });
+    expect(await readyzUntil(200)).toEqual({ status: 200, body: { ok: true, database: true, redis: true } });
   }, 30_000);
 
   it('readyz is 503 naming the database when PostgreSQL cannot be reached', async () => {
@@ -97,7 +111,6 @@ describe('/healthz and /readyz', () => {
     } finally {
       await admin.end({ timeout: 5 });
     }
-    const res = await probe('/readyz');
-    expect(res).toEqual({ status: 503, body: { ok: false, database: false, redis: true } });
+    expect(await readyzUntil(503)).toEqual({ status: 503, body: { ok: false, database: false, redis: true } });
   }, 30_000);
 });

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Problem } from '../../src/lib/errors';
 import { problemHandler } from '../../src/http/problem-response';
+import { DependencyUnavailable } from '../../src/lib/dependency-error';
 import { createMetrics, requestLogging } from '../../src/observability';
 import { actionRequest, startHarness, type Harness } from '../support/harness';
 
@@ -40,6 +41,13 @@ beforeAll(async () => {
   app.get('/boom', () => {
     throw new Error('bug');
   });
+  app.get('/v1/outage', () => {
+    throw new DependencyUnavailable('postgres', 'the database did not answer within 1000 ms');
+  });
+  app.get('/v1/redis-outage', () => {
+    throw Object.assign(new Error("Stream isn't writeable and enableOfflineQueue options is false"), {});
+  });
+  app.get('/v1/slow', (_req, res) => void setTimeout(() => res.json({ late: true }), 1000));
   app.use(problemHandler);
   await new Promise<void>((resolve) => {
     server = app.listen(0, '127.0.0.1', () => resolve());
@@ -51,7 +59,7 @@ afterAll(async () => {
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
-const requestLines = () => lines.filter((l) => l.msg === 'request' || l.msg === 'request failed');
+const requestLines = () => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('request'));
 
 describe('request logging', () => {
   it('logs one JSON line per request with a generated request id, echoed in X-Request-Id', async () => {
@@ -129,6 +137,35 @@ describe('request logging', () => {
     const [boom, probe] = requestLines();
     expect(boom).toMatchObject({ level: 50, status: 500, problem: 'internal', msg: 'request failed' });
     expect(probe).toMatchObject({ level: 20, route: '/healthz', status: 200 });
+  });
+});
+
+describe('request logging during outages', () => {
+  it('answers an outage 503 problem with Retry-After and the dependency, logged at warn, not error', async () => {
+    lines.length = 0;
+    const pg = await fetch(`${url}/v1/outage`);
+    const redis = await fetch(`${url}/v1/redis-outage`);
+    await settle();
+    for (const [res, dependency] of [[pg, 'postgres'], [redis, 'redis']] as const) {
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await res.json()).toMatchObject({ code: 'service-unavailable', retryable: true, dependency });
+    }
+    expect(requestLines().map((l) => [l.status, l.level, l.problem])).toEqual([
+      [503, 40, 'service-unavailable'],
+      [503, 40, 'service-unavailable'],
+    ]);
+  });
+
+  it('logs a request the client abandoned as abandoned (499), not as 200', async () => {
+    lines.length = 0;
+    await fetch(`${url}/v1/slow`, { signal: AbortSignal.timeout(100) }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1200));
+    const [line] = requestLines();
+    expect(line).toMatchObject({ msg: 'request abandoned by the client', status: 499, abandoned: true, level: 30 });
+    const text = await metrics.registry.getSingleMetricAsString('countersign_http_requests_total');
+    expect(text).toContain('route="/v1/slow",status="499"} 1');
   });
 });
 
