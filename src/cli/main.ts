@@ -17,7 +17,9 @@ usage:
   countersign admins create|list|revoke …           operator credentials for /v1/admin
   countersign policy eval|explain|test|lint|replay …  policy tools
   countersign audit verify|show|export|verify-receipt …  evidence: chain check, timelines, SIEM export, receipts
-  countersign keys list|rotate             receipt signing keys`;
+  countersign keys list|rotate             receipt signing keys
+  countersign review [--since 30d] [--out DIR]  periodic access and policy review (Markdown + CSV)
+  countersign matrix [--out FILE]          scope-and-approval matrix (CSV)`;
 
 /** The operator identity recorded in evidence for CLI actions. */
 function operator(): string {
@@ -63,6 +65,11 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     case 'keys': {
       const { runKeysCommand } = await import('./audit-keys');
       return runKeysCommand(rest, io, operator());
+    }
+    case 'review':
+    case 'matrix': {
+      const { runReviewCommand, runMatrixCommand } = await import('./review');
+      return command === 'review' ? runReviewCommand(rest, io) : runMatrixCommand(rest, io);
     }
     case undefined:
     case 'help':
