@@ -18,13 +18,18 @@ const USAGE = `usage:
   countersign audit show ACTION_ID [--json]
   countersign audit export --since 24h|ISO [--until ISO] [--agent NAME] [--action ID] [--corr ID] [--type T] [--actor A]
                            [--format jsonl|csv] [--out FILE]
-  countersign audit verify-receipt FILE|- [--keys URL|FILE] [--payload-hash HASH]`;
+  countersign audit verify-receipt FILE|- [--keys URL|FILE] [--payload-hash HASH]
+  countersign audit verify-report FILE|- --keys URL|FILE     a signed drill report`;
 
 /** `countersign audit …`: exit 0 when all is well, 1 when the chain or a receipt does not verify, 2 on usage. */
 export async function runAuditCommand(argv: string[], io: CliIo = processIo): Promise<number> {
   const [sub, ...rest] = argv;
   const { flags, positionals } = parseFlags(rest);
   if (sub === 'verify-receipt') return verifyReceiptCommand(positionals, flags, io);
+  if (sub === 'verify-report') {
+    const { verifyReportCommand } = await import('./verify-report');
+    return verifyReportCommand(positionals[0], str(flags.keys), flags.json === true, io, loadKeys);
+  }
   if (sub !== 'verify' && sub !== 'show' && sub !== 'export') {
     io.stderr(USAGE);
     return 2;

@@ -16,10 +16,11 @@ usage:
   countersign kill AGENT|--all / resume AGENT      the kill switch
   countersign admins create|list|revoke …           operator credentials for /v1/admin
   countersign policy eval|explain|test|lint|replay …  policy tools
-  countersign audit verify|show|export|verify-receipt …  evidence: chain check, timelines, SIEM export, receipts
+  countersign audit verify|show|export|verify-receipt|verify-report …  evidence: chain check, timelines, SIEM export, receipts
   countersign keys list|rotate             receipt signing keys
   countersign review [--since 30d] [--out DIR]  periodic access and policy review (Markdown + CSV)
-  countersign matrix [--out FILE]          scope-and-approval matrix (CSV)`;
+  countersign matrix [--out FILE]          scope-and-approval matrix (CSV)
+  countersign drill --instances URL,…      tabletop exercises against a running deployment, signed report`;
 
 /** The operator identity recorded in evidence for CLI actions. */
 function operator(): string {
@@ -70,6 +71,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     case 'matrix': {
       const { runReviewCommand, runMatrixCommand } = await import('./review');
       return command === 'review' ? runReviewCommand(rest, io) : runMatrixCommand(rest, io);
+    }
+    case 'drill': {
+      const { runDrillCommand } = await import('./drill');
+      return runDrillCommand(rest, io, operator());
     }
     case undefined:
     case 'help':

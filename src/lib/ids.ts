@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   exception: 'exc',
   budget: 'bdg',
   request: 'req',
+  drill: 'drl',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
