@@ -9,6 +9,7 @@ import { policyVersions } from './db/schema';
 import { appendEvents } from './audit/append';
 import { configureRedaction } from './audit/redact';
 import { auditRouter } from './audit/routes';
+import { anchorTask } from './audit/anchor';
 import { createReceiptSigner, isEncrypted, openSigningKey, receiptKeysRouter } from './receipts';
 import { expirePendingApprovals } from './approvals/expire';
 import { escalateDueApprovals } from './approvals/escalate';
@@ -243,6 +244,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       for (const id of await expirePendingApprovals(db)) cards({ kind: 'update', action_id: id });
     }, claim);
     closers.push(() => startupReconcile, () => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
+    if (env.COUNTERSIGN_ANCHOR_FILE || env.COUNTERSIGN_ANCHOR_URL) {
+      const target = { file: env.COUNTERSIGN_ANCHOR_FILE, url: env.COUNTERSIGN_ANCHOR_URL };
+      const anchors = everyOnce(db, 'anchor', 727283, env.COUNTERSIGN_ANCHOR_EVERY_MS, anchorTask(db, target, { instance, ...keyProtection }), claim);
+      closers.push(() => anchors.stop());
+    }
   }
 
   return {
