@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import express from 'express';
 import { WebClient } from '@slack/web-api';
 import type { Env } from './config/env';
-import { loadFileConfig, type FileConfig } from './config/file-config';
+import type { FileConfig } from './config/file-config';
+import { ConfigStore } from './config/store';
+import { startConfigVersionLog } from './config/reload';
 import { connectDb, type Db, type DbConnection } from './db/client';
 import { policyVersions } from './db/schema';
 import { appendEvents } from './audit/append';
@@ -71,7 +73,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   if (!env.DATABASE_URL && !opts.database) throw new Error('DATABASE_URL is required (embedded mode is started by `countersign serve`)');
   if (!env.REDIS_URL) throw new Error('REDIS_URL is required');
   const instance = `${hostname()}:${process.pid}`;
-  const config = opts.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG);
+  // Loaded from the file, the configuration is reloaded like the policy bundle and versioned (src/config/store.ts).
+  const configStore = opts.config ? null : ConfigStore.open(env.COUNTERSIGN_CONFIG);
+  const config = opts.config ?? configStore!.current();
   compileContracts(config);
   configureRedaction(config.redaction);
   const { db, close: closeDb } = opts.database ?? connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}` });
@@ -118,6 +122,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     },
   });
   policy.watch();
+  if (configStore) await startConfigVersionLog(db, configStore, instance);
 
   const cards = (job: Parameters<typeof enqueueCardJob>[1]) =>
     void enqueueCardJob(cardQueue, job).catch((err) => logger.error({ err, job }, 'could not queue card job; reconciliation will retry'));
@@ -273,6 +278,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       }
       for (const c of closers) await c().catch((err) => logger.warn({ err }, 'error while closing'));
       policy.close();
+      configStore?.close();
       await commitQueue.close();
       await cardQueue.close();
       rateLimiter.close();

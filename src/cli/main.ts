@@ -20,7 +20,8 @@ usage:
   countersign keys list|rotate             receipt signing keys
   countersign review [--since 30d] [--out DIR]  periodic access and policy review (Markdown + CSV)
   countersign matrix [--out FILE]          scope-and-approval matrix (CSV)
-  countersign drill --instances URL,…      tabletop exercises against a running deployment, signed report`;
+  countersign drill --instances URL,…      tabletop exercises against a running deployment, signed report
+  countersign config check|log             validate countersign.yaml against the version in force; its version log`;
 
 /** The operator identity recorded in evidence for CLI actions. */
 function operator(): string {
@@ -71,6 +72,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     case 'matrix': {
       const { runReviewCommand, runMatrixCommand } = await import('./review');
       return command === 'review' ? runReviewCommand(rest, io) : runMatrixCommand(rest, io);
+    }
+    case 'config': {
+      const { runConfigCommand } = await import('./config');
+      return runConfigCommand(rest, io);
     }
     case 'drill': {
       const { runDrillCommand } = await import('./drill');

@@ -9,3 +9,4 @@ export * from './policy-versions';
 export * from './signing-keys';
 export * from './budget-counters';
 export * from './budget-reservations';
+export * from './config-versions';
