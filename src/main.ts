@@ -16,6 +16,7 @@ import { createReceiptSigner, isEncrypted, openSigningKey, receiptKeysRouter } f
 import { expirePendingApprovals } from './approvals/expire';
 import { escalateDueApprovals } from './approvals/escalate';
 import { PolicyStore } from './policy';
+import { createShadow } from './policy-rollout/shadow';
 import { intakeRouter } from './intake/routes';
 import type { IntakeDeps } from './intake/service';
 import { createIntakeWriter } from './intake/batch-writer';
@@ -122,6 +123,12 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     },
   });
   policy.watch();
+  // A candidate bundle in shadow: watched like the enforced one; a broken candidate is refused and the last good one kept.
+  const candidate = env.COUNTERSIGN_POLICIES_CANDIDATE
+    ? await PolicyStore.open(env.COUNTERSIGN_POLICIES_CANDIDATE, { onRefused: (ev) => logger.error({ errors: ev.errors }, 'candidate policy bundle refused') })
+    : null;
+  candidate?.watch();
+  const shadow = candidate ? createShadow({ db, candidate, metrics }) : undefined;
   if (configStore) await startConfigVersionLog(db, configStore, instance);
 
   const cards = (job: Parameters<typeof enqueueCardJob>[1]) =>
@@ -192,6 +199,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       onDecision: (decision, status) => metrics.decided(decision, status),
       shutdown: shutdown.signal,
       receipts,
+      shadow,
     };
     app.use('/v1', intakeRouter(intakeDeps));
     app.use(mcpRouter(intakeDeps));
@@ -278,6 +286,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       }
       for (const c of closers) await c().catch((err) => logger.warn({ err }, 'error while closing'));
       policy.close();
+      candidate?.close();
+      await shadow?.close();
       configStore?.close();
       await commitQueue.close();
       await cardQueue.close();

@@ -16,6 +16,7 @@ usage:
   countersign kill AGENT|--all / resume AGENT      the kill switch
   countersign admins create|list|revoke …           operator credentials for /v1/admin
   countersign policy eval|explain|test|lint|replay …  policy tools
+  countersign policy rollout status|promote|rollback …  a candidate bundle in shadow, checkpoints, promotion
   countersign audit verify|show|export|verify-receipt|verify-report …  evidence: chain check, timelines, SIEM export, receipts
   countersign keys list|rotate             receipt signing keys
   countersign review [--since 30d] [--out DIR]  periodic access and policy review (Markdown + CSV)
@@ -57,6 +58,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       return runKillCommand(command, rest, io, operator());
     }
     case 'policy': {
+      if (rest[0] === 'rollout') {
+        const { runRolloutCommand } = await import('./rollout');
+        return runRolloutCommand(rest.slice(1), io, operator());
+      }
       const { runPolicyCli } = await import('./policy');
       return runPolicyCli(rest, io);
     }

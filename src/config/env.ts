@@ -15,6 +15,8 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   COUNTERSIGN_CONFIG: z.string().default('countersign.yaml'),
   COUNTERSIGN_POLICIES: z.string().default('policies'),
+  /** A candidate policy bundle decided in shadow beside the enforced one (docs/rollout.md); unset: no shadow. */
+  COUNTERSIGN_POLICIES_CANDIDATE: z.string().min(1).optional(),
   COUNTERSIGN_ADMIN_TOKEN: z.string().min(24).optional(),
   /** Encrypts the receipt signing keys at rest (docs/audit.md, "Receipt keys"); e.g. `openssl rand -base64 32`. */
   COUNTERSIGN_RECEIPT_KEY_PASSPHRASE: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),

@@ -26,6 +26,7 @@ import { auditRefusal } from '../controls/refusals';
 import { assertAgentActive } from '../controls/kill-switch';
 import type { ReceiptSigner } from '../receipts';
 import type { IntakeWriter } from './batch-writer';
+import { shadowDecide, type ShadowEvaluator } from '../policy-rollout/shadow';
 
 export type IntakeDeps = {
   db: Db;
@@ -48,6 +49,8 @@ export type IntakeDeps = {
   writer?: IntakeWriter;
   /** The route's credential cache: told about tokens whose credentials turned out to have changed. */
   credentials?: CredentialCache;
+  /** A candidate policy bundle deciding in shadow (docs/rollout.md); its decisions never count. */
+  shadow?: ShadowEvaluator;
 };
 
 export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean; headers?: Record<string, string> };
@@ -125,8 +128,11 @@ async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknow
   const correlationId = req.correlation_id ?? id;
   const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name });
   const budgetSubject = { agentId: agent.id, agentName: agent.name, actionClass: req.action_class, correlationId, params: req.params, context: req.context };
-  if (deps.writer && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0) {
-    return createQueued(deps, deps.writer, principal, { req, requestHash, hash, executor: executor.name, decision: planned.decision, id, correlationId });
+  const allowPath = !!deps.writer && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0;
+  // A candidate bundle in shadow decides too (src/policy-rollout); once per request: a cached round that is re-run is skipped.
+  if (allowPath || !cached) shadowDecide(deps, { action_class: req.action_class, context: req.context, params: req.params }, decision);
+  if (allowPath) {
+    return createQueued(deps, deps.writer!, principal, { req, requestHash, hash, executor: executor.name, decision: planned.decision, id, correlationId });
   }
   if (cached) return { recheck: 'cached' };
 

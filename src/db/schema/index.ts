@@ -10,3 +10,4 @@ export * from './signing-keys';
 export * from './budget-counters';
 export * from './budget-reservations';
 export * from './config-versions';
+export * from './policy-shadow';
