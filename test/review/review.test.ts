@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,7 +105,9 @@ describe('countersign review', () => {
   });
 
   it('writes Markdown and CSV files to --out', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-review-'));
+    // Kept after the run (git-ignored), like the drill report: the latest real review of seeded traffic.
+    const dir = join(process.cwd(), 'test-artifacts', 'review');
+    rmSync(dir, { recursive: true, force: true });
     const res = await cli(['review', '--since', '1d', '--out', dir, '--rotate-after', '30']);
     expect(res.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['review-agents.csv', 'review-approvers.csv', 'review-rules.csv', 'review-tokens-overdue.csv', 'review.json', 'review.md']);
