@@ -72,7 +72,6 @@ export async function killSwitch(ctx: DrillContext): Promise<DrillExercise> {
     evidence: [],
   });
 
-  const cancelled = await evidence(ctx, { agentId: agent.id, types: ['action.cancelled'] });
   const pendingCancelled = kill?.cancelled.includes(String(pending.body.id)) ?? false;
   const queuedCancelled = queued.every((id) => kill?.cancelled.includes(id));
   ex.step({
@@ -88,7 +87,7 @@ export async function killSwitch(ctx: DrillContext): Promise<DrillExercise> {
     name: 'queued commits frozen',
     passed: queuedCancelled && released.length === 0,
     detail: `${queued.length} queued commit(s) cancelled, ${released.length} released after the kill`,
-    evidence: cancelled.filter((_, i) => i < 10),
+    evidence: (await Promise.all(queued.map((id) => evidence(ctx, { actionId: id, types: ['action.cancelled'] })))).flat(),
   });
   return ex.finish();
 }
