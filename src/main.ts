@@ -3,16 +3,20 @@ import { hostname } from 'node:os';
 import express from 'express';
 import { WebClient } from '@slack/web-api';
 import type { Env } from './config/env';
-import { loadFileConfig, type FileConfig } from './config/file-config';
+import type { FileConfig } from './config/file-config';
+import { ConfigStore } from './config/store';
+import { startConfigVersionLog } from './config/reload';
 import { connectDb, type Db, type DbConnection } from './db/client';
 import { policyVersions } from './db/schema';
 import { appendEvents } from './audit/append';
 import { configureRedaction } from './audit/redact';
 import { auditRouter } from './audit/routes';
+import { anchorTask } from './audit/anchor';
 import { createReceiptSigner, isEncrypted, openSigningKey, receiptKeysRouter } from './receipts';
 import { expirePendingApprovals } from './approvals/expire';
 import { escalateDueApprovals } from './approvals/escalate';
 import { PolicyStore } from './policy';
+import { createShadow } from './policy-rollout/shadow';
 import { intakeRouter } from './intake/routes';
 import { tasksRouter } from './tasks';
 import type { IntakeDeps } from './intake/service';
@@ -85,7 +89,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   if (!env.DATABASE_URL && !opts.database) throw new Error('DATABASE_URL is required (embedded mode is started by `countersign serve`)');
   if (!env.REDIS_URL) throw new Error('REDIS_URL is required');
   const instance = `${hostname()}:${process.pid}`;
-  const config = opts.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG);
+  // Loaded from the file, the configuration is reloaded like the policy bundle and versioned (src/config/store.ts).
+  const configStore = opts.config ? null : ConfigStore.open(env.COUNTERSIGN_CONFIG);
+  const config = opts.config ?? configStore!.current();
   compileContracts(config);
   configureRedaction(config.redaction);
   const waitBudgetMs = env.COUNTERSIGN_DEPENDENCY_WAIT_MS;
@@ -138,6 +144,13 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     },
   });
   policy.watch();
+  // A candidate bundle in shadow: watched like the enforced one; a broken candidate is refused and the last good one kept.
+  const candidate = env.COUNTERSIGN_POLICIES_CANDIDATE
+    ? await PolicyStore.open(env.COUNTERSIGN_POLICIES_CANDIDATE, { onRefused: (ev) => logger.error({ errors: ev.errors }, 'candidate policy bundle refused') })
+    : null;
+  candidate?.watch();
+  const shadow = candidate ? createShadow({ db, candidate, metrics }) : undefined;
+  if (configStore) await startConfigVersionLog(db, configStore, instance);
 
   const cards = (job: Parameters<typeof enqueueCardJob>[1]) =>
     void enqueueCardJob(cardQueue, job).catch((err) => logger.error({ err, job }, 'could not queue card job; reconciliation will retry'));
@@ -214,6 +227,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       receipts,
       directory,
       longPolls,
+      shadow,
     };
     app.use('/v1', intakeRouter(intakeDeps));
     app.use('/v1', tasksRouter({ db, config }));
@@ -276,6 +290,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       for (const id of await expirePendingApprovals(db)) cards({ kind: 'update', action_id: id });
     }, claim);
     closers.push(() => startupReconcile, () => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
+    if (env.COUNTERSIGN_ANCHOR_FILE || env.COUNTERSIGN_ANCHOR_URL) {
+      const target = { file: env.COUNTERSIGN_ANCHOR_FILE, url: env.COUNTERSIGN_ANCHOR_URL };
+      const anchors = everyOnce(db, 'anchor', 727283, env.COUNTERSIGN_ANCHOR_EVERY_MS, anchorTask(db, target, { instance, ...keyProtection }), claim);
+      closers.push(() => anchors.stop());
+    }
   }
 
   return {
@@ -302,6 +321,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       }
       for (const c of closers) await c().catch((err) => logger.warn({ err }, 'error while closing'));
       policy.close();
+      candidate?.close();
+      await shadow?.close();
+      configStore?.close();
       await commitQueue.close();
       await cardQueue.close();
       rateLimiter.close();

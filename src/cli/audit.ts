@@ -14,22 +14,43 @@ import { parseFlags, processIo, type CliIo } from './io';
 import { withOperatorDb } from './operator-db';
 
 const USAGE = `usage:
-  countersign audit verify [--batch N] [--anchor LANE:SEQ:HASH,…] [--json]
+  countersign audit verify [--batch N] [--anchor LANE:SEQ:HASH,…] [--anchors FILE [--keys URL|FILE]] [--json]
+  countersign audit anchor [--file FILE] [--url HTTPS_URL]   sign the chain heads and write them outside the database
   countersign audit show ACTION_ID [--json]
   countersign audit export --since 24h|ISO [--until ISO] [--agent NAME] [--action ID] [--corr ID] [--type T] [--actor A]
                            [--format jsonl|csv] [--out FILE]
-  countersign audit verify-receipt FILE|- [--keys URL|FILE] [--payload-hash HASH]`;
+  countersign audit verify-receipt FILE|- [--keys URL|FILE] [--payload-hash HASH]
+  countersign audit verify-report FILE|- --keys URL|FILE     a signed drill report`;
 
 /** `countersign audit …`: exit 0 when all is well, 1 when the chain or a receipt does not verify, 2 on usage. */
 export async function runAuditCommand(argv: string[], io: CliIo = processIo): Promise<number> {
   const [sub, ...rest] = argv;
   const { flags, positionals } = parseFlags(rest);
   if (sub === 'verify-receipt') return verifyReceiptCommand(positionals, flags, io);
-  if (sub !== 'verify' && sub !== 'show' && sub !== 'export') {
+  if (sub === 'verify-report') {
+    const { verifyReportCommand } = await import('./verify-report');
+    return verifyReportCommand(positionals[0], str(flags.keys), flags.json === true, io, loadKeys);
+  }
+  if (sub !== 'verify' && sub !== 'show' && sub !== 'export' && sub !== 'anchor') {
     io.stderr(USAGE);
     return 2;
   }
   return withOperatorDb(io, async (handle) => {
+    if (sub === 'anchor') {
+      const { anchorCommand } = await import('./audit-anchor');
+      return await anchorCommand(handle.db, flags, io);
+    }
+    if (sub === 'verify' && str(flags.anchors)) {
+      const { anchoredHeads } = await import('./audit-anchor');
+      const heads = await anchoredHeads(handle.db, str(flags.anchors)!, str(flags.keys), io, loadKeys);
+      if (!heads) return 1;
+      const given = str(flags.anchor) ? parseAnchor(str(flags.anchor)!) : [];
+      if (!given) {
+        io.stderr('--anchor must be LANE:SEQ:HASH[,…] (as printed by an earlier verify)');
+        return 2;
+      }
+      return await verifyCommand(handle.db, { ...flags, anchor: formatAnchor([...given, ...heads]) }, io);
+    }
     if (sub === 'verify') return await verifyCommand(handle.db, flags, io);
     if (sub === 'show') return await showCommand(handle.db, positionals, flags, io);
     return await exportCommand(handle, flags, io);
@@ -117,7 +138,7 @@ async function exportCommand(handle: ReturnType<typeof connectDb>, flags: Flags,
   return 0;
 }
 
-async function loadKeys(source: string): Promise<KeySet> {
+export async function loadKeys(source: string): Promise<KeySet> {
   if (/^https?:\/\//.test(source)) {
     const res = await fetch(source);
     if (!res.ok) throw new Error(`${source}: HTTP ${res.status}`);

@@ -16,8 +16,13 @@ usage:
   countersign kill AGENT|--all / resume AGENT      the kill switch
   countersign admins create|list|revoke …           operator credentials for /v1/admin
   countersign policy eval|explain|test|lint|replay …  policy tools
-  countersign audit verify|show|export|verify-receipt …  evidence: chain check, timelines, SIEM export, receipts
-  countersign keys list|rotate             receipt signing keys`;
+  countersign policy rollout status|promote|rollback …  a candidate bundle in shadow, checkpoints, promotion
+  countersign audit verify|show|export|verify-receipt|verify-report …  evidence: chain check, timelines, SIEM export, receipts
+  countersign keys list|rotate             receipt signing keys
+  countersign review [--since 30d] [--out DIR]  periodic access and policy review (Markdown + CSV)
+  countersign matrix [--out FILE]          scope-and-approval matrix (CSV)
+  countersign drill --instances URL,…      tabletop exercises against a running deployment, signed report
+  countersign config check|log             validate countersign.yaml against the version in force; its version log`;
 
 /** The operator identity recorded in evidence for CLI actions. */
 function operator(): string {
@@ -53,6 +58,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       return runKillCommand(command, rest, io, operator());
     }
     case 'policy': {
+      if (rest[0] === 'rollout') {
+        const { runRolloutCommand } = await import('./rollout');
+        return runRolloutCommand(rest.slice(1), io, operator());
+      }
       const { runPolicyCli } = await import('./policy');
       return runPolicyCli(rest, io);
     }
@@ -63,6 +72,19 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     case 'keys': {
       const { runKeysCommand } = await import('./audit-keys');
       return runKeysCommand(rest, io, operator());
+    }
+    case 'review':
+    case 'matrix': {
+      const { runReviewCommand, runMatrixCommand } = await import('./review');
+      return command === 'review' ? runReviewCommand(rest, io) : runMatrixCommand(rest, io);
+    }
+    case 'config': {
+      const { runConfigCommand } = await import('./config');
+      return runConfigCommand(rest, io);
+    }
+    case 'drill': {
+      const { runDrillCommand } = await import('./drill');
+      return runDrillCommand(rest, io, operator());
     }
     case undefined:
     case 'help':

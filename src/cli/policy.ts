@@ -29,7 +29,7 @@ export async function runPolicyCli(argv: string[], io: CliIo): Promise<number> {
   );
 }
 
-async function* recordedSince(sql: ReturnType<typeof connectDb>['sql'], since: Date): AsyncIterable<RecordedDecision> {
+export async function* recordedSince(sql: ReturnType<typeof connectDb>['sql'], since: Date): AsyncIterable<RecordedDecision> {
   const cursor = sql<RecordedRow[]>`
     select id, action_class, context, params, facts, decision, rule_id, created_at
     from actions where created_at >= ${since.toISOString()}::timestamptz order by created_at`.cursor(500);

@@ -15,6 +15,8 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   COUNTERSIGN_CONFIG: z.string().default('countersign.yaml'),
   COUNTERSIGN_POLICIES: z.string().default('policies'),
+  /** A candidate policy bundle decided in shadow beside the enforced one (docs/rollout.md); unset: no shadow. */
+  COUNTERSIGN_POLICIES_CANDIDATE: z.string().min(1).optional(),
   COUNTERSIGN_ADMIN_TOKEN: z.string().min(24).optional(),
   /** Encrypts the receipt signing keys at rest (docs/audit.md, "Receipt keys"); e.g. `openssl rand -base64 32`. */
   COUNTERSIGN_RECEIPT_KEY_PASSPHRASE: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
@@ -45,6 +47,14 @@ export const envSchema = z.object({
   /** A claim's lease lasts the executor timeout plus this; then another worker may take the action over. */
   COUNTERSIGN_LEASE_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   COUNTERSIGN_RECONCILE_EVERY_MS: z.coerce.number().int().min(200).default(15_000),
+  /** Signed audit anchors (docs/audit.md, "Anchors"): appended to this file and/or POSTed to this HTTPS URL. */
+  COUNTERSIGN_ANCHOR_FILE: z.string().min(1).optional(),
+  COUNTERSIGN_ANCHOR_URL: z
+    .string()
+    .url()
+    .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https:// (plain http only to a loopback address)')
+    .optional(),
+  COUNTERSIGN_ANCHOR_EVERY_MS: z.coerce.number().int().min(100).default(300_000),
   /** On SIGTERM, in-flight executor calls get this long to finish before the process exits anyway. */
   COUNTERSIGN_SHUTDOWN_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
 });

@@ -16,6 +16,7 @@ import { establishRequester } from './requester';
 import type { IntakeDeps, IntakeResponse, Recheck } from './types';
 import { writeAllowed } from './write-allowed';
 import { writeGeneral } from './write-general';
+import { shadowDecide } from '../policy-rollout/shadow';
 
 export type { IntakeDeps, IntakeResponse, RequesterDirectory } from './types';
 export type { Principal };
@@ -92,9 +93,11 @@ async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknow
   const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name, plan_hash: prepared?.plan_hash });
   const draft = { id, agentId: agent.id, req, executor: executor.name, requestHash, correlationId, hash, planned, preview: null, facts, prepared, taskId: task?.id ?? null };
   const budgetSubject: BudgetSubject = { agentId: agent.id, agentName: agent.name, actionClass: req.action_class, taskId: draft.taskId, params: req.params, plan: facts.plan };
-  if (deps.writer && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0) {
-    return writeAllowed(deps, deps.writer, principal, draft, prepared, limited);
-  }
+  const allowPath = !!deps.writer && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0;
+  // A candidate bundle in shadow decides the same facts too (src/policy-rollout); once per request: a cached
+  // round that is re-run is skipped.
+  if (allowPath || principal.verifiedBy !== 'cache') shadowDecide(deps, policyInput(req, facts), decision);
+  if (allowPath) return writeAllowed(deps, deps.writer!, principal, draft, prepared, limited);
   if (principal.verifiedBy === 'cache') return { recheck: 'cached' };
   return writeGeneral(deps, principal, executor, draft, prepared, budgetSubject, limited);
 }

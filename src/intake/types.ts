@@ -7,6 +7,7 @@ import type { ActionStatus } from '../approvals/status';
 import type { RateLimiter } from '../controls/rate-limit';
 import type { ReceiptSigner } from '../receipts';
 import type { IntakeWriter } from './batch-writer';
+import type { ShadowEvaluator } from '../policy-rollout/shadow';
 
 /**
  * Who the agent says it acts for, as the workspace knows them (src/slack/approver-directory.ts). Without one
@@ -41,6 +42,8 @@ export type IntakeDeps = {
   credentials?: CredentialCache;
   /** Checks `on_behalf_of` and answers the requester's approver groups. */
   directory?: RequesterDirectory;
+  /** A candidate policy bundle deciding in shadow (docs/rollout.md); its decisions never count. */
+  shadow?: ShadowEvaluator;
 };
 
 export type IntakeResponse = { status: number; body: Record<string, unknown>; replayed: boolean; headers?: Record<string, string> };

@@ -13,6 +13,7 @@ export const ID_PREFIXES = {
   budget: 'bdg',
   request: 'req',
   task: 'tsk',
+  drill: 'drl',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

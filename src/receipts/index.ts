@@ -16,3 +16,4 @@ export {
 } from './keys';
 export { receiptKeysRouter } from './routes';
 export { signedReceipt, receiptPayload, type SignedReceipt, type ReceiptPayload } from './receipt';
+export { signDocument, verifyDocument, signedDocument, type SignedDocument, type DocumentCheck } from './document';

@@ -10,3 +10,5 @@ export * from './signing-keys';
 export * from './budget-counters';
 export * from './budget-reservations';
 export * from './tasks';
+export * from './config-versions';
+export * from './policy-shadow';
