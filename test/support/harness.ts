@@ -60,15 +60,13 @@ export async function startHarness(
     executor?: Parameters<typeof startTestExecutor>[1];
     /** The countersign.yaml to use, given the test executor's URL (default testConfig). */
     configFor?: (executorUrl: string) => FileConfig;
-    /** The URL the app connects with, given its test database's direct URL (a PgBouncer in front of it). */
-    databaseUrl?: (directUrl: string) => string;
   } = {},
 ): Promise<Harness> {
   const db = await createTestDb();
   const prefix = uniquePrefix('app');
   const executor = await startTestExecutor(EXECUTOR_SECRET, opts.executor);
   const env = parseEnv({
-    DATABASE_URL: opts.databaseUrl ? opts.databaseUrl(db.url) : db.url,
+    DATABASE_URL: db.url,
     REDIS_URL,
     PORT: '0',
     COUNTERSIGN_QUEUE_PREFIX: prefix,
