@@ -153,7 +153,7 @@ export const API_OPERATIONS: ApiOperation[] = [
     tags: ['slack'],
     auth: 'slack-signature',
     request: { contentType: 'application/x-www-form-urlencoded' },
-    responses: { 200: { description: 'Acknowledged' }, 401: { description: 'Bad or stale signature' } },
+    responses: { 200: { description: 'Acknowledged' }, 401: { description: 'Bad signature, or a timestamp more than 300 s from now either way (a plain-text reason)', contentType: 'text/plain' } },
   },
   ...AUDIT_OPERATIONS,
   ...ADMIN_OPERATIONS,

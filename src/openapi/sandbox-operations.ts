@@ -84,7 +84,7 @@ export const SANDBOX_OPERATIONS: ApiOperation[] = [
     auth: 'none',
     mode: 'sandbox',
     request: { contentType: 'application/json' },
-    responses: { 200: { description: 'Prepared', contentType: 'application/json' }, 401: { description: 'Bad signature' } },
+    responses: { 200: { description: 'Prepared', contentType: 'application/json' }, 401: { description: 'Bad signature', schema: sandboxError } },
   },
   {
     method: 'post',

@@ -24,7 +24,7 @@ export const TASK_OPERATIONS: ApiOperation[] = [
     tags: ['actions'],
     auth: 'agent',
     request: { body: openTaskRequest },
-    responses: { 201: { description: 'The task, open, with the per-task budgets that apply', schema: taskView } },
+    responses: { 201: { description: 'The task, open, with the per-task budgets that apply', schema: taskView, headers: ['Location'] } },
     problems: ['invalid-request', 'validation-failed', 'unauthenticated', 'agent-suspended', 'task-limit'],
   },
   {

@@ -212,8 +212,9 @@ describe('tasks the server issues', () => {
   it('limits the tasks an agent holds open', async () => {
     const { token } = await createAgent(h.db.db, { name: `many-${Math.random().toString(36).slice(2, 8)}`, scopes: ['external_automation.*'] }, 'admin:test');
     const limit = h.app.config.tasks.max_open_per_agent;
+    // Concurrent opens serialise on the agent's row: exactly `limit` succeed, whatever the interleaving.
     const opened = await Promise.all(Array.from({ length: limit + 3 }, () => openTask(token)));
     expect(opened.filter((o) => o.status === 201)).toHaveLength(limit);
-    expect(opened.filter((o) => o.status === 429).every((o) => o.body.code === 'task-limit')).toBe(true);
+    expect(opened.filter((o) => o.status !== 201).map((o) => o.body.code)).toEqual(['task-limit', 'task-limit', 'task-limit']);
   });
 });

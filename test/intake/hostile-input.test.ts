@@ -24,7 +24,7 @@ function expectProblem(res: { status: number; body: any; headers?: Headers }, st
 const nestedArrays = (depth: number) => `${'['.repeat(depth)}"x"${']'.repeat(depth)}`;
 
 /** A request body whose params hold `inner` (JSON text) under `deep`. */
-const bodyWith = (inner: string) => JSON.stringify(actionRequest({ params: { deep: '__INNER__' } })).replace('"__INNER__"', inner);
+const bodyWith = (inner: string) => JSON.stringify(actionRequest({ params: { deep: '__INNER__', target_count: 3 } })).replace('"__INNER__"', inner);
 
 async function mcp(body: string, token = h.token) {
   const res = await fetch(`${h.app.url}/mcp`, {
@@ -58,13 +58,13 @@ describe('deep nesting', () => {
   });
 
   it('brackets inside strings do not count as nesting', async () => {
-    const res = await h.post(actionRequest({ params: { name: '['.repeat(500), other: '{'.repeat(500) } }));
+    const res = await h.post(actionRequest({ params: { name: '['.repeat(500), other: '{'.repeat(500), target_count: 3 } }));
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   });
 
   it('over MCP: a tool call nested 10,000 deep → 422 before the SDK or the intake walk it', async () => {
     const before = await countActions();
-    const args = JSON.stringify(actionRequest({ params: { deep: '__INNER__' } })).replace('"__INNER__"', nestedArrays(10_000));
+    const args = JSON.stringify(actionRequest({ params: { deep: '__INNER__', target_count: 3 } })).replace('"__INNER__"', nestedArrays(10_000));
     const res = await mcp(toolCall(args));
     expectProblem(res, 422, 'validation-failed');
     expect(await countActions()).toBe(before);
@@ -93,7 +93,7 @@ describe('deep nesting', () => {
 describe('values PostgreSQL cannot store', () => {
   it('a lone surrogate anywhere (value or key) → 422 with its path, nothing recorded', async () => {
     const before = await countActions();
-    const inValue = await h.post(null, { raw: JSON.stringify(actionRequest({ params: { password: 'hunter2', note: '__S__' } })).replace('"__S__"', '"a\\ud800b"') });
+    const inValue = await h.post(null, { raw: JSON.stringify(actionRequest({ params: { password: 'hunter2', note: '__S__', target_count: 3 } })).replace('"__S__"', '"a\\ud800b"') });
     expectProblem(inValue, 422, 'validation-failed');
     expect(inValue.body.errors).toEqual([{ path: 'params.note', message: expect.stringContaining('lone surrogate'), code: 'lone_surrogate' }]);
     const inKey = await h.post(null, { raw: JSON.stringify(actionRequest({ context: { __K__: 1 } })).replace('"__K__"', '"\\udc00"') });
@@ -106,15 +106,15 @@ describe('values PostgreSQL cannot store', () => {
   });
 
   it('a proper surrogate pair (an emoji) is fine', async () => {
-    const res = await h.post(null, { raw: JSON.stringify(actionRequest({ params: { note: '__S__' } })).replace('"__S__"', '"ok \\ud83d\\ude00"') });
+    const res = await h.post(null, { raw: JSON.stringify(actionRequest({ params: { note: '__S__', target_count: 3 } })).replace('"__S__"', '"ok \\ud83d\\ude00"') });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
   });
 
   it('a number that overflows to Infinity (1e999, -1e999) → 422 with its path', async () => {
     for (const n of ['1e999', '-1e999']) {
-      const res = await h.post(null, { raw: JSON.stringify(actionRequest({ context: { target_count: 0 } })).replace('"target_count":0', `"target_count":${n}`) });
+      const res = await h.post(null, { raw: JSON.stringify(actionRequest({ params: { name: 'n', target_count: 0 } })).replace('"target_count":0', `"target_count":${n}`) });
       expectProblem(res, 422, 'validation-failed');
-      expect(res.body.errors).toEqual([{ path: 'context.target_count', message: 'must be a finite number', code: 'not_finite' }]);
+      expect(res.body.errors).toEqual([{ path: 'params.target_count', message: 'must be a finite number', code: 'not_finite' }]);
     }
   });
 });
@@ -142,7 +142,7 @@ describe('path and query parameters', () => {
 
 describe('credentials inside URLs', () => {
   it('are redacted in the stored evidence, the rest of the URL kept', async () => {
-    const res = await h.post(actionRequest({ params: { name: 'sync', source: 'postgres://svc:url-secret-42@db.internal:5432/app', notes: ['mirror to redis://:r3dis-secret@cache:6379'] } }));
+    const res = await h.post(actionRequest({ params: { name: 'sync', source: 'postgres://svc:url-secret-42@db.internal:5432/app', notes: ['mirror to redis://:r3dis-secret@cache:6379'], target_count: 3 } }));
     expect(res.status).toBe(201);
     const [requested] = await h.events(res.body.id, 'action.requested');
     const data = JSON.stringify(requested!.data);

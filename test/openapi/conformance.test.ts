@@ -121,6 +121,14 @@ describe('real responses against the OpenAPI document', () => {
     expect((await call(get(`/v1/actions/${id}?wait=nope`, h.token, '/v1/actions/{id}'))).status).toBe(400);
     expect((await call(get('/v1/actions/act_missing', h.token, '/v1/actions/{id}'))).status).toBe(404);
     expect((await call(get(`/v1/actions/${id}`, null, '/v1/actions/{id}'))).status).toBe(401);
+
+    const task = await call(post('/v1/tasks', h.token, { description: 'conformance' }));
+    expect(task.status).toBe(201);
+    expect((await call(post('/v1/tasks', h.token, { bogus: 1 }))).status).toBe(422);
+    expect((await call(get(`/v1/tasks/${task.body.id}`, h.token, '/v1/tasks/{id}'))).status).toBe(200);
+    expect((await call(get('/v1/tasks/tsk_missing', h.token, '/v1/tasks/{id}'))).status).toBe(404);
+    expect((await call(post(`/v1/tasks/${task.body.id}/close`, h.token, {}, {}, '/v1/tasks/{id}/close'))).status).toBe(200);
+    expect((await call(post('/v1/tasks/tsk_missing/close', h.token, {}, {}, '/v1/tasks/{id}/close'))).status).toBe(404);
   });
 
   it('MCP: a JSON-RPC answer, a notification, and the transport’s 400/406/415 refusals', async () => {
@@ -175,6 +183,8 @@ describe('real responses against the OpenAPI document', () => {
     expect((await call({ ...post('/sandbox/demo-agent', null, {}), base })).status).toBe(201);
     expect((await call({ ...post('/sandbox/demo-agent', null, 'x'), headers: { 'content-type': 'text/plain' }, base })).status).toBe(415);
     expect((await call({ ...post('/sandbox/executor', null, {}), base })).status).toBe(401);
+    expect((await call({ ...post('/sandbox/executor/prepare', null, {}), base })).status).toBe(401);
+    expect((await call({ ...post('/sandbox/executor/revise', null, {}), base })).status).toBe(200);
   });
 
   it('exercised every documented operation', () => {

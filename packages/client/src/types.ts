@@ -54,6 +54,7 @@ export type ProblemCode =
   | 'directory-unavailable'
   | 'task-not-open'
   | 'task-limit'
+  | 'too-many-long-polls'
   | 'service-unavailable'
   | 'internal';
 
