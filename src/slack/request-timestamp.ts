@@ -17,7 +17,8 @@ export function isFreshSlackTimestamp(header: string | undefined, nowMs = Date.n
  */
 export function refuseSkewedSlackTimestamps(): RequestHandler {
   return (req, res, next) => {
-    if (isFreshSlackTimestamp(req.get('x-slack-request-timestamp'))) return next();
+    // Slack only POSTs; any other method goes on to the 405 answer, unsigned requests never reach Bolt either way.
+    if (req.method !== 'POST' || isFreshSlackTimestamp(req.get('x-slack-request-timestamp'))) return next();
     res.status(401).type('text/plain').send('the request timestamp is missing or more than five minutes from now');
   };
 }

@@ -71,7 +71,7 @@ describe('tool contracts at the intake', () => {
     const [rows] = await h.db.db.select({ n: count() }).from(actions).where(eq(actions.idempotencyKey, body.idempotency_key as string));
     expect(rows!.n).toBe(0);
     // The same request with valid params reaches policy, which denies it.
-    const denied = await h.post({ ...body, params: good, idempotency_key: `${body.idempotency_key}-2` });
+    const denied = await h.post({ ...body, params: { ...good, target_count: 400 }, idempotency_key: `${body.idempotency_key}-2` });
     expect(denied.status).toBe(403);
     expect(denied.body.code).toBe('policy-denied');
   });
