@@ -1,4 +1,7 @@
-import { connectDb } from '../db/client';
+import type postgres from 'postgres';
+import { and, asc, getTableColumns, gte, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { actions } from '../db/schema';
 import { runPolicyCommand, type RecordedDecision } from '../policy';
 import type { CliIo } from './io';
 import { withOperatorDb } from './operator-db';
@@ -22,12 +25,12 @@ export async function runPolicyCli(argv: string[], io: CliIo): Promise<number> {
   return withOperatorDb(io, (handle) =>
     runPolicyCommand(argv, {
       ...io,
-      loadRecorded: (since) => recordedSince(handle.sql, since),
+      loadRecorded: (since) => (handle.sql ? recordedSince(handle.sql, since) : recordedSinceByPages(handle.db, since)),
     }),
   );
 }
 
-async function* recordedSince(sql: ReturnType<typeof connectDb>['sql'], since: Date): AsyncIterable<RecordedDecision> {
+async function* recordedSince(sql: postgres.Sql, since: Date): AsyncIterable<RecordedDecision> {
   const cursor = sql<RecordedRow[]>`
     select id, action_class, context, params, decision, rule_id, created_at
     from actions where created_at >= ${since.toISOString()}::timestamptz order by created_at`.cursor(500);
@@ -41,5 +44,25 @@ async function* recordedSince(sql: ReturnType<typeof connectDb>['sql'], since: D
         rule_id: r.rule_id,
       };
     }
+  }
+}
+
+/** The same records read in keyset pages, for the embedded database (PGlite has no server-side cursor). */
+async function* recordedSinceByPages(db: Db, since: Date, pageSize = 500): AsyncIterable<RecordedDecision> {
+  // The cursor keeps created_at as text: a JS Date would drop its microseconds and repeat rows.
+  let after: { at: string; id: string } | null = null;
+  for (;;) {
+    const from = gte(actions.createdAt, since);
+    const page: Array<typeof actions.$inferSelect & { at: string }> = await db
+      .select({ ...getTableColumns(actions), at: sql<string>`${actions.createdAt}::text` })
+      .from(actions)
+      .where(after ? and(from, sql`(${actions.createdAt}, ${actions.id}) > (${after.at}::timestamptz, ${after.id})`) : from)
+      .orderBy(asc(actions.createdAt), asc(actions.id))
+      .limit(pageSize);
+    for (const r of page) {
+      yield { action_id: r.id, input: { action_class: r.actionClass, context: r.context, params: r.params, now: r.createdAt }, decision: r.decision as RecordedDecision['decision'], rule_id: r.ruleId };
+    }
+    if (page.length < pageSize) return;
+    after = { at: page.at(-1)!.at, id: page.at(-1)!.id };
   }
 }

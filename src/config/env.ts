@@ -24,6 +24,8 @@ export const envSchema = z.object({
   /** Default per-agent request rate limit (agents.rate_limit_per_minute overrides it). */
   COUNTERSIGN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Read by src/lib/logger.ts when it loads: pretty lines on a terminal, JSON otherwise, unless set. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
   COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** BullMQ lock on an active commit job; a killed worker's job is picked up again after it lapses. */

@@ -15,7 +15,7 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 export const CORRELATION_ID_HEADER = 'x-correlation-id';
 
 const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
-/** Probes and scrapes would drown the log at info. */
+/** Probes and scrapes stay at debug even when they answer 4xx (a 503 readiness probe is still an error). */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
@@ -89,9 +89,10 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
         ...(aborted && !res.writableFinished ? { aborted: true } : {}),
       };
       const log = opts.logger.child({ request_id: requestId });
+      // Successful requests (every poll, every click) are at debug; a refused one at info, a failed one at error.
       if (res.statusCode >= 500) log.error(fields, 'request failed');
-      else if (QUIET_PATHS.has(req.path)) log.debug(fields, 'request');
-      else log.info(fields, 'request');
+      else if (res.statusCode >= 400 && !QUIET_PATHS.has(req.path)) log.info(fields, 'request');
+      else log.debug(fields, 'request');
     }
     next();
   };
