@@ -327,6 +327,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       await commitQueue.close();
       await cardQueue.close();
       rateLimiter.close();
+      // QUIT lets replies still in flight arrive (BullMQ's start-up commands on a just-started instance would be
+      // rejected by a hard disconnect, unhandled); bounded, because during an outage nothing answers it.
+      await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
       redis.disconnect();
       await closeDb();
     },
