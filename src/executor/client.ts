@@ -1,7 +1,6 @@
 import type { ExecutorConfig } from '../config/file-config';
-import { postText } from './http-post';
+import { postSigned } from './signed-post';
 import { MAX_STORED_ANSWER_BYTES, storedAnswer, type AnswerDigest } from './answer';
-import { SIGNATURE_HEADER, signBody } from './signature';
 
 export type ExecutorRequest = {
   action_id: string;
@@ -30,18 +29,7 @@ export async function callExecutor(executor: ExecutorConfig, request: ExecutorRe
   const body = JSON.stringify(request);
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
-  const res = await postText(
-    executor.url,
-    {
-      'content-type': 'application/json',
-      'idempotency-key': request.idempotency_key,
-      [SIGNATURE_HEADER]: signBody(executor.secret, body),
-      'user-agent': 'countersign',
-    },
-    body,
-    executor.timeout_ms,
-    MAX_STORED_ANSWER_BYTES,
-  );
+  const res = await postSigned(executor, executor.url, body, request.idempotency_key, executor.timeout_ms, MAX_STORED_ANSWER_BYTES);
   if (res.kind === 'timeout') return { kind: 'retriable', status: null, reason: `timed out after ${executor.timeout_ms} ms`, latencyMs: elapsed() };
   if (res.kind === 'network') return { kind: 'retriable', status: null, reason: `network error: ${res.message}`, latencyMs: elapsed() };
   // Only the first MAX_STORED_ANSWER_BYTES are kept; a longer answer is stored as a stand-in (src/executor/answer.ts).

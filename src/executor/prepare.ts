@@ -3,8 +3,7 @@ import type { ExecutorConfig } from '../config/file-config';
 import type { ActionRow } from '../db/schema';
 import { canonicalHash } from '../lib/canonical-json';
 import { Problem } from '../lib/errors';
-import { postText } from './http-post';
-import { SIGNATURE_HEADER, signBody } from './signature';
+import { postSigned } from './signed-post';
 import type { ExecutorRequest } from './client';
 
 /** Largest prepare answer read: facts, plan and preview are evidence and card text, not bulk data. */
@@ -48,18 +47,7 @@ export function planHash(plan: Record<string, unknown>): string {
 export async function callPrepare(executor: ExecutorConfig, request: PrepareRequest): Promise<PrepareOutcome> {
   if (!executor.prepare_url) return { kind: 'malformed', reason: `executor ${executor.name} has no prepare_url` };
   const body = JSON.stringify({ ...request, dry_run: false, mode: 'prepare' });
-  const res = await postText(
-    executor.prepare_url,
-    {
-      'content-type': 'application/json',
-      'idempotency-key': request.idempotency_key,
-      [SIGNATURE_HEADER]: signBody(executor.secret, body),
-      'user-agent': 'countersign',
-    },
-    body,
-    executor.prepare_timeout_ms,
-    MAX_PREPARE_BYTES,
-  );
+  const res = await postSigned(executor, executor.prepare_url, body, request.idempotency_key, executor.prepare_timeout_ms, MAX_PREPARE_BYTES);
   if (res.kind === 'timeout') return { kind: 'unavailable', reason: `timed out after ${executor.prepare_timeout_ms} ms` };
   if (res.kind === 'network') return { kind: 'unavailable', reason: `network error: ${res.message}` };
   if (res.status >= 500 || res.status === 408 || res.status === 429) return { kind: 'unavailable', reason: `executor answered ${res.status}` };
