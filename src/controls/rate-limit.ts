@@ -112,7 +112,8 @@ export function createRateLimiter(redisUrl: string, opts: { prefix: string; defa
       };
     },
     isReady: () => redis.status === 'ready',
-    close: () => redis.disconnect(),
+    // QUIT first: a reply still in flight (the script's load at start-up) would otherwise reject unhandled.
+    close: () => void redis.quit().catch(() => redis.disconnect()),
   };
 }
 
