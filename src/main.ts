@@ -15,6 +15,7 @@ import { anchorTask } from './audit/anchor';
 import { createReceiptSigner, isEncrypted, openSigningKey, receiptKeysRouter } from './receipts';
 import { expirePendingApprovals } from './approvals/expire';
 import { escalateDueApprovals } from './approvals/escalate';
+import { endStaleGrants } from './grants/store';
 import { PolicyStore } from './policy';
 import { createShadow } from './policy-rollout/shadow';
 import { intakeRouter } from './intake/routes';
@@ -40,6 +41,7 @@ import { reconcileCommits, relayOutbox } from './queue/relay';
 import { coalesced, everyOnce, redisPeriodClaim } from './queue/periodic';
 import { createReleaseGate } from './queue/release-gate';
 import { createSlackApp } from './slack/app';
+import { fileRollback, type RollbackDeps } from './rollback/file';
 import { createApproverDirectory } from './slack/approver-directory';
 import { createSlackNotifier } from './slack/notifier';
 import { logger } from './lib/logger';
@@ -164,6 +166,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     : null;
   let server: Server | null = null;
   let port = 0;
+  // Set once the intake's deps exist: "Roll back" in Slack files through the same intake (src/rollback).
+  let rollbackDeps: RollbackDeps | null = null;
   let expressApp: express.Express | null = null;
   // One poller wakes every long poll of this instance (src/intake/wait.ts).
   const longPolls = createStatusWatcher(db, { perAgent: env.COUNTERSIGN_LONG_POLL_MAX_PER_AGENT, total: env.COUNTERSIGN_LONG_POLL_MAX_TOTAL });
@@ -195,6 +199,22 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
           directory,
           approverStanding: Object.assign(directory.standing, { usergroupMembers: directory.usergroupMembers }),
           afterCancel: cancelledCards,
+          policy,
+          afterEdit: (actionId, how) => {
+            if (!how.rerouted) return cards({ kind: 'update', action_id: actionId });
+            // The edited request needs another group: its card is posted there; the old card says where it went.
+            cards({ kind: 'post', action_id: actionId });
+            if (how.previousCard) {
+              void slackClient.chat
+                .update({ ...how.previousCard, text: 'Edited and sent to another approver group', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `:pencil2: This request (\`${actionId}\`) was edited and now needs another approver group; it was sent there.` } }] })
+                .catch((err: unknown) => logger.warn({ err, actionId }, 'could not update the card of a re-routed edit'));
+            }
+          },
+          afterGrantEnded: (origin) => cards({ kind: 'update', action_id: origin }),
+          fileRollback: (actionId, userId) => {
+            if (!rollbackDeps) return Promise.resolve({ kind: 'refused', reason: 'intake-refused', detail: 'the intake is not running on this instance' } as const);
+            return fileRollback(rollbackDeps, actionId, userId);
+          },
           afterDecision: (actionId, kind) => {
             cards({ kind: 'update', action_id: actionId });
             if (kind !== 'recorded') observeApprovalWait(db, metrics, actionId, kind).catch((err) => logger.warn({ err }, 'could not observe approval wait'));
@@ -221,7 +241,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
           void enqueueCommits(commitQueue, ids).catch((err) => logger.warn({ err, count: ids.length }, 'could not enqueue commits; reconciliation will')),
       }),
       credentials: createCredentialCache(db),
-      afterCommit: { actionApproved: () => relay.kick(), approvalRequested: (id) => cards({ kind: 'post', action_id: id }) },
+      afterCommit: {
+        actionApproved: () => relay.kick(),
+        approvalRequested: (id) => cards({ kind: 'post', action_id: id }),
+        grantUsed: (origin) => cards({ kind: 'update', action_id: origin }),
+      },
       onDecision: (decision, status) => metrics.decided(decision, status),
       shutdown: shutdown.signal,
       receipts,
@@ -229,6 +253,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       longPolls,
       shadow,
     };
+    if (directory) rollbackDeps = { ...intakeDeps, approverStanding: Object.assign(directory.standing, { usergroupMembers: directory.usergroupMembers }) };
     app.use('/v1', intakeRouter(intakeDeps));
     app.use('/v1', tasksRouter({ db, config }));
     app.use(mcpRouter(intakeDeps));
@@ -288,6 +313,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         cards({ kind: 'update', action_id: id });
       }
       for (const id of await expirePendingApprovals(db)) cards({ kind: 'update', action_id: id });
+      // Standing grants past their time, or given under another policy version, say so on their cards.
+      for (const id of await endStaleGrants(db, policy.current().version)) cards({ kind: 'update', action_id: id });
     }, claim);
     closers.push(() => startupReconcile, () => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
     if (env.COUNTERSIGN_ANCHOR_FILE || env.COUNTERSIGN_ANCHOR_URL) {

@@ -7,6 +7,7 @@ import { appendEvents } from '../audit/append';
 import { newId } from '../lib/ids';
 import { confirmsHash, decidingGroups, storedEscalation, HASH_CONFIRM_LENGTH } from './escalation';
 import { lockAction, transitionAction } from './transition';
+import { createGrant, grantRequestProblem, type GrantRequest } from '../grants/store';
 
 export type ApprovalVerdict = 'approve' | 'deny';
 
@@ -20,6 +21,8 @@ export type ApprovalInput = {
   shownPayloadHash: string;
   /** What the human typed to confirm the hash; required to approve a high-risk action. */
   confirmedHashPrefix?: string | null;
+  /** "Approve this and similar": the standing grant this approver asks for (within the rule's limits). */
+  grant?: GrantRequest | null;
 };
 
 export type RefusalReason =
@@ -32,11 +35,12 @@ export type RefusalReason =
   | 'not-pending'
   | 'duplicate'
   | 'expired'
+  | 'grant-not-allowed'
   | 'not-found';
 
 export type ApprovalOutcome =
   | { kind: 'recorded'; action: ActionRow; approvals: number; required: number }
-  | { kind: 'approved'; action: ActionRow; approvers: string[] }
+  | { kind: 'approved'; action: ActionRow; approvers: string[]; grantId?: string | null }
   | { kind: 'denied'; action: ActionRow }
   | { kind: 'refused'; reason: RefusalReason; detail: string; action: ActionRow | null };
 
@@ -72,6 +76,10 @@ function refusalFor(action: ActionRow, input: ApprovalInput, standing: ApproverS
   }
   if (opts.confirmation && input.verdict === 'approve' && storedEscalation(action).highRisk && !confirmsHash(input.confirmedHashPrefix, action.payloadHash)) {
     return { reason: 'hash-not-confirmed', detail: `a high-risk action needs the first ${HASH_CONFIRM_LENGTH} characters of its payload hash typed to approve` };
+  }
+  if (input.grant && input.verdict === 'approve') {
+    const problem = grantRequestProblem(action, input.grant);
+    if (problem) return { reason: 'grant-not-allowed', detail: problem };
   }
   return null;
 }
@@ -118,7 +126,7 @@ export async function precheckApproval(db: Db, isApprover: ApproverCheck, input:
     const [already] = await db
       .select({ id: approvals.id })
       .from(approvals)
-      .where(and(eq(approvals.actionId, action.id), eq(approvals.approver, `slack:${input.userId}`)))
+      .where(and(eq(approvals.actionId, action.id), eq(approvals.approver, `slack:${input.userId}`), eq(approvals.payloadHash, action.payloadHash)))
       .limit(1);
     if (already) refusal = { reason: 'duplicate', detail: 'you have already answered this request' };
   }
@@ -152,13 +160,23 @@ export async function decideApproval(db: Db, isApprover: ApproverCheck, input: A
 
     const [inserted] = await tx
       .insert(approvals)
-      .values({ id: newId('approval'), actionId: action.id, approver, verdict: input.verdict, reason: input.reason ?? null, payloadHash: input.shownPayloadHash })
+      .values({
+        id: newId('approval'),
+        actionId: action.id,
+        approver,
+        verdict: input.verdict,
+        reason: input.reason ?? null,
+        payloadHash: input.shownPayloadHash,
+        grantRequest: input.verdict === 'approve' ? (input.grant ?? null) : null,
+      })
       .onConflictDoNothing()
       .returning();
     if (!inserted) return refuse({ reason: 'duplicate', detail: 'you have already answered this request' });
 
-    const all = await tx.select().from(approvals).where(eq(approvals.actionId, action.id));
-    const approvers = all.filter((a) => a.verdict === 'approve').map((a) => a.approver);
+    // Only answers to the payload now pending count: an edit (src/approvals/edit.ts) makes earlier ones moot.
+    const all = await tx.select().from(approvals).where(and(eq(approvals.actionId, action.id), eq(approvals.payloadHash, action.payloadHash)));
+    const approving = all.filter((a) => a.verdict === 'approve');
+    const approvers = approving.map((a) => a.approver);
     const required = Math.max(1, action.approvalsRequired);
     const hashConfirmed = input.verdict === 'approve' && storedEscalation(action).highRisk;
     const recorded = {
@@ -174,6 +192,7 @@ export async function decideApproval(db: Db, isApprover: ApproverCheck, input: A
         approvals: approvers.length,
         required,
         ...(hashConfirmed ? { hash_confirmed: true } : {}),
+        ...(input.grant && input.verdict === 'approve' ? { grant_requested: input.grant } : {}),
       },
     };
 
@@ -195,7 +214,26 @@ export async function decideApproval(db: Db, isApprover: ApproverCheck, input: A
       recorded,
       { ...base, type: 'action.approved', actor: approver, data: { by: 'humans', approvers, quorum: required, group: action.approverGroup, payload_hash: action.payloadHash } },
     ]);
-    return { kind: 'approved', action: approved!, approvers };
+    // An approved budget overrun (on_exceed: escalate) admits this one action: an exception on the record.
+    const overruns = (action.facts as { budget_overrun?: Array<Record<string, unknown>> } | null)?.budget_overrun;
+    if (overruns?.length) {
+      await appendEvents(tx, [
+        {
+          ...base,
+          type: 'exception_record',
+          actor: approver,
+          data: {
+            kind: 'budget_overrun',
+            detail: overruns.map((o) => String(o.detail ?? `budget ${String(o.budget)}: ${String(o.would_be)} of ${String(o.max)}`)).join('; '),
+            budgets: overruns,
+            approvers,
+            mitigation: 'admitted this one action by human approval; the budget is unchanged',
+          },
+        },
+      ]);
+    }
+    const grant = await createGrant(tx, approved!, approving);
+    return { kind: 'approved', action: approved!, approvers, grantId: grant?.id ?? null };
   });
 }
 

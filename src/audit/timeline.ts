@@ -33,7 +33,25 @@ export function describeEvent(e: Pick<AuditEventView, 'type' | 'actor' | 'data'>
     case 'action.approved':
       return d.by === 'policy'
         ? `approved by policy (rule ${s(d.rule_id)})`
-        : `approved by ${(d.approvers as string[] | undefined)?.join(', ') ?? e.actor} (quorum ${s(d.quorum)} of ${s(d.group)})`;
+        : d.by === 'grant'
+          ? `approved by standing grant ${s(d.grant_id)} of ${(d.approvers as string[] | undefined)?.join(', ') ?? '?'} (given on ${s(d.origin_action_id)}; use ${s(d.use)} of ${s(d.max_count)})`
+          : `approved by ${(d.approvers as string[] | undefined)?.join(', ') ?? e.actor} (quorum ${s(d.quorum)} of ${s(d.group)})`;
+    case 'action.edited': {
+      const changes = (d.changes as Data[] | undefined) ?? [];
+      return `${e.actor} edited the payload before approving${d.reason ? ` ("${s(d.reason)}")` : ''}: ${changes.map((c) => `${s(c.path)} ${c.before_absent ? '(absent)' : s(c.before)} → ${c.after_absent ? '(absent)' : s(c.after)}`).join('; ')} — payload ${s(d.previous_payload_hash).slice(0, 12)} → ${s(d.payload_hash).slice(0, 12)}; policy decided ${s(d.decision)} by rule ${s(d.rule_id) || '(none)'}${d.rerouted_to ? `, sent to ${s(d.rerouted_to)}` : ''}`;
+    }
+    case 'approval.edit_refused':
+      return `${e.actor}'s edit was refused (${s(d.reason)}): ${s(d.detail)}`;
+    case 'grant.created':
+      return `standing grant ${s(d.grant_id)} given by ${(d.approvers as string[] | undefined)?.join(', ') ?? e.actor}: up to ${s(d.max_count)} similar requests until ${s(d.expires_at)}`;
+    case 'grant.used':
+      return `standing grant ${s(d.grant_id)} approved ${s(d.action_id)} (use ${s(d.use)} of ${s(d.max_count)})`;
+    case 'grant.ended':
+      return `standing grant ${s(d.grant_id)} ended (${s(d.reason)}) after ${s(d.used)} of ${s(d.max_count)} uses${e.actor !== 'system' ? ` by ${e.actor}` : ''}`;
+    case 'rollback.requested':
+      return `${e.actor} asked to roll it back: compensating action ${s(d.rollback_action_id)} (${s(d.action_class)}), ${s(d.status)}`;
+    case 'budget.overrun':
+      return `budget ${s(d.budget)} would be exceeded (${s(d.would_be)} of ${s(d.max)}${d.unit ? ` ${s(d.unit)}` : ''}): sent to ${s(d.via)} instead of refused`;
     case 'action.denied':
       return `denied by ${s(d.by) || e.actor}${d.reason ? `: ${s(d.reason)}` : ''}`;
     case 'action.expired':

@@ -52,6 +52,12 @@ export const fileConfigSchema = z.strictObject({
     .default({ max_open_per_agent: 20, max_per_day_per_agent: 500, ttl_seconds: 86_400 }),
   /** Extra parameter-key fragments to redact in the audit log and on cards (docs/audit.md). */
   redaction: z.strictObject({ extra_keys: z.array(z.string().min(1)).default([]) }).optional(),
+}).superRefine((config, ctx) => {
+  config.budgets.forEach((b, i) => {
+    if (b.via && !config.approver_groups[b.via]) {
+      ctx.addIssue({ code: 'custom', path: ['budgets', i, 'via'], message: `approver group "${b.via}" is not configured in approver_groups` });
+    }
+  });
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -1,9 +1,13 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { ExecutorConfig, FileConfig } from '../config/file-config';
-import { isValidActionClassGlob, matchesActionClassGlob } from '../lib/action-class-glob';
+import { isValidActionClassGlob } from '../lib/action-class-glob';
 import { Problem } from '../lib/errors';
 import { closeSchema } from './close-schema';
+import { compensationProblem } from './compensation';
+import { contractFor } from './lookup';
+
+export { contractFor } from './lookup';
 
 export type ContractViolation = { path: string; message: string };
 
@@ -17,7 +21,9 @@ export class ContractConfigError extends Error {}
 function compile(schema: Record<string, unknown>): ValidateFunction {
   let fn = compiled.get(schema);
   if (!fn) {
-    fn = ajv.compile(closeSchema(schema) as Record<string, unknown>);
+    // `compensate` names the rollback (src/rollback/compensation.ts); it is ours, not a JSON Schema keyword.
+    const { compensate: _compensate, ...jsonSchema } = schema;
+    fn = ajv.compile(closeSchema(jsonSchema) as Record<string, unknown>);
     compiled.set(schema, fn);
   }
   return fn;
@@ -34,19 +40,11 @@ export function compileContracts(config: Pick<FileConfig, 'executors'>): void {
       } catch (e) {
         problems.push(`executors.${ex.name}.contracts["${pattern}"]: ${(e as Error).message}`);
       }
+      const compensation = compensationProblem(schema.compensate);
+      if (compensation) problems.push(`executors.${ex.name}.contracts["${pattern}"].compensate: ${compensation}`);
     }
   }
   if (problems.length) throw new ContractConfigError(`invalid tool contracts:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-}
-
-/** The contract for an action class: an exact key wins, otherwise the first matching glob in file order. */
-export function contractFor(executor: ExecutorConfig, actionClass: string): Record<string, unknown> | null {
-  const exact = executor.contracts[actionClass];
-  if (exact) return exact;
-  for (const [pattern, schema] of Object.entries(executor.contracts)) {
-    if (matchesActionClassGlob(pattern, actionClass)) return schema;
-  }
-  return null;
 }
 
 /**

@@ -13,7 +13,8 @@ const BUDGET_PATH_MESSAGE = 'must be params.<field> or plan.<field> (context is 
  * One budget from countersign.yaml. Without `sum` every accepted action counts 1 (invocations);
  * with `sum` the numeric value at that path counts (e.g. refunds: `params.amount`, max 500 per day).
  */
-export const budgetSchema = z.strictObject({
+export const budgetSchema = z
+  .strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'budget names are lowercase letters, digits, _ and -'),
   /**
    * `task`: per task the server opened (POST /v1/tasks), for as long as it lives; an action without a task counts
@@ -33,7 +34,18 @@ export const budgetSchema = z.strictObject({
   when: z.record(z.string().regex(BUDGET_PATH_RE, BUDGET_PATH_MESSAGE), z.union([z.string(), z.number(), z.boolean()])).optional(),
   /** Shown to the agent and the operators with an exhausted budget, e.g. "EUR". */
   unit: z.string().max(32).optional(),
-});
+  /**
+   * What a request that would exceed the budget gets: `refuse` (429 budget-exhausted, the default) or `escalate`:
+   * it waits for the approver group `via`, with the budget's state on the card; an approval admits that one
+   * action (an exception record), and raises nothing.
+   */
+  on_exceed: z.enum(['refuse', 'escalate']).default('refuse'),
+  via: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an approver group name').optional(),
+})
+  .superRefine((b, ctx) => {
+    if (b.on_exceed === 'escalate' && !b.via) ctx.addIssue({ code: 'custom', path: ['via'], message: 'on_exceed: escalate needs via: the approver group that may admit an overrun' });
+    if (b.on_exceed !== 'escalate' && b.via) ctx.addIssue({ code: 'custom', path: ['via'], message: 'via is only meaningful with on_exceed: escalate' });
+  });
 
 export const budgetsSchema = z
   .array(budgetSchema)

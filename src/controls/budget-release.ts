@@ -50,7 +50,8 @@ export function budgetReleaseControls(config: Pick<FileConfig, 'budgets'>): Rele
           }
           continue;
         }
-        if (held.state !== 'reserved') continue;
+        // Not yet settled; an overrun a human admitted (on_exceed: escalate) is released as approved.
+        if (held.state !== 'reserved' || held.overrun) continue;
         const [counter] = await tx
           .select()
           .from(budgetCounters)

@@ -99,33 +99,76 @@ export async function drawBudgets(
   s: BudgetSubject,
   actionId: string,
   mode: 'reserve' | 'check',
+  /** Budgets (`on_exceed: escalate`) this action may exceed: a human is asked before it can run. */
+  overrun: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   for (const c of budgetClaims(config, s)) {
     const key = and(eq(budgetCounters.budget, c.budget.name), eq(budgetCounters.scopeKey, c.scopeKey), eq(budgetCounters.window, c.window));
     if (mode === 'check') {
+      // A dry run of a request that would overrun such a budget is not refused: the real one would be asked of a human.
+      if (c.budget.on_exceed === 'escalate') continue;
       const [row] = await tx.select().from(budgetCounters).where(key).limit(1);
       const used = Number(row?.reserved ?? 0) + Number(row?.spent ?? 0);
       if (used + Number(c.amount) > c.budget.max) throw exhausted(c, s, row?.reserved ?? '0', row?.spent ?? '0');
       continue;
     }
-    await reserveClaim(tx, c, s, actionId);
+    await reserveClaim(tx, c, s, actionId, overrun.has(c.budget.name));
   }
 }
 
-/** One conditional reservation on one counter (creating the counter row on first use); throws when it does not fit. */
-export async function reserveClaim(tx: DbOrTx, c: Claim, s: BudgetSubject, actionId: string): Promise<void> {
+/**
+ * One conditional reservation on one counter (creating the counter row on first use); throws when it does not
+ * fit. With `overrun` (an `on_exceed: escalate` budget the action is being escalated for) it is reserved even
+ * beyond the max, marked as an overrun.
+ */
+export async function reserveClaim(tx: DbOrTx, c: Claim, s: BudgetSubject, actionId: string, overrun = false): Promise<void> {
   const key = and(eq(budgetCounters.budget, c.budget.name), eq(budgetCounters.scopeKey, c.scopeKey), eq(budgetCounters.window, c.window));
   await tx.insert(budgetCounters).values({ budget: c.budget.name, scopeKey: c.scopeKey, window: c.window }).onConflictDoNothing();
+  const fits = sql`${budgetCounters.reserved} + ${budgetCounters.spent} + ${c.amount}::numeric <= ${String(c.budget.max)}::numeric`;
   const [took] = await tx
     .update(budgetCounters)
     .set({ reserved: sql`${budgetCounters.reserved} + ${c.amount}::numeric`, updatedAt: sql`now()` })
-    .where(and(key, sql`${budgetCounters.reserved} + ${budgetCounters.spent} + ${c.amount}::numeric <= ${String(c.budget.max)}::numeric`))
+    .where(overrun ? key : and(key, fits))
     .returning();
   if (!took) {
     const [row] = await tx.select().from(budgetCounters).where(key).limit(1);
     throw exhausted(c, s, row?.reserved ?? '0', row?.spent ?? '0');
   }
-  await tx.insert(budgetReservations).values({ actionId, budget: c.budget.name, scopeKey: c.scopeKey, window: c.window, amount: c.amount });
+  const beyond = overrun && Number(took.reserved) + Number(took.spent) > c.budget.max;
+  await tx.insert(budgetReservations).values({ actionId, budget: c.budget.name, scopeKey: c.scopeKey, window: c.window, amount: c.amount, overrun: beyond });
+}
+
+/** A budget an action would exceed, as the card, the agent and the evidence show it. */
+export type BudgetOverrun = {
+  budget: string;
+  via: string;
+  max: number;
+  unit: string | null;
+  window: string;
+  resets_at: string | null;
+  used: number;
+  requested: number;
+  would_be: number;
+  /** The same in words ("budget refunds: this would bring …"). */
+  detail?: string;
+};
+
+/**
+ * The `on_exceed: escalate` budgets this request would exceed now (read only; the reservation in the creating
+ * transaction is what holds). Budgets that refuse are left to drawBudgets.
+ */
+export async function budgetOverruns(db: DbOrTx, config: Pick<FileConfig, 'budgets'>, s: BudgetSubject): Promise<BudgetOverrun[]> {
+  const out: BudgetOverrun[] = [];
+  for (const c of budgetClaims(config, s)) {
+    if (c.budget.on_exceed !== 'escalate') continue;
+    const key = and(eq(budgetCounters.budget, c.budget.name), eq(budgetCounters.scopeKey, c.scopeKey), eq(budgetCounters.window, c.window));
+    const [row] = await db.select().from(budgetCounters).where(key).limit(1);
+    const used = Number(row?.reserved ?? 0) + Number(row?.spent ?? 0);
+    const requested = Number(c.amount);
+    if (used + requested <= c.budget.max) continue;
+    out.push({ budget: c.budget.name, via: c.budget.via!, max: c.budget.max, unit: c.budget.unit ?? null, window: c.window, resets_at: c.resetsAt, used, requested, would_be: used + requested });
+  }
+  return out;
 }
 
 function exhausted(c: Claim, s: BudgetSubject, reserved: string, spent: string): Problem {
@@ -148,7 +191,8 @@ function exhausted(c: Claim, s: BudgetSubject, reserved: string, spent: string):
   return new Problem(
     'budget-exhausted',
     `budget ${c.budget.name} for ${what} has ${state.remaining} of ${state.max}${state.unit ? ` ${state.unit}` : ''} left; this action needs ${state.requested}`,
-    { extensions: { budget: state } },
+    // `on_exceed` tells the intake a concurrent request took the room it had seen: plan again as an overrun.
+    { extensions: { budget: state, ...(c.budget.on_exceed === 'escalate' ? { on_exceed: 'escalate' } : {}) } },
   );
 }
 

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../db/client';
 import { actions, agentTokens, agents, type AgentRow } from '../db/schema';
 import { appendEvents, type AuditEventInput } from '../audit/append';
+import { endGrantsOfAgent } from '../grants/store';
 import { transitionAction } from '../approvals/transition';
 import { AgentNotFoundError } from '../auth/token-admin';
 import { Problem } from '../lib/errors';
@@ -73,6 +74,9 @@ export async function killAgent(db: Db, name: string, actor: string, reason: str
           data: { by: actor, reason: 'kill switch', from: a.status, why: reason },
         });
       }
+      // Standing grants end with the agent: a later request is never approved by one, even after a resume.
+      const grantCards = await endGrantsOfAgent(tx, agent.id, actor);
+      for (const origin of grantCards) if (!cards.includes(origin)) cards.push(origin);
       const executing = open.filter((o) => o.status === 'executing').map((o) => o.id);
       const result: KillResult = {
         agent: { id: agent.id, name: agent.name },

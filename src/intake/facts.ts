@@ -2,7 +2,7 @@ import { and, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { actions } from '../db/schema';
 import type { Agent } from '../auth/agents';
-import { budgetCountersFor } from '../controls/budgets';
+import { budgetCountersFor, type BudgetOverrun } from '../controls/budgets';
 import type { FileConfig } from '../config/file-config';
 import type { Prepared } from '../executor/prepare';
 import type { ClaimConflict, PolicyBundle, PolicyInput } from '../policy';
@@ -17,6 +17,8 @@ export type StoredFacts = {
   usage?: Record<string, unknown>;
   /** The agent's claims that contradicted these facts (the request was denied for them). */
   claim_conflicts?: ClaimConflict[];
+  /** The `on_exceed: escalate` budgets it would exceed: why a human is asked (src/intake/budget-overrun.ts). */
+  budget_overrun?: BudgetOverrun[];
 };
 
 /**

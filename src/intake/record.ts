@@ -30,6 +30,10 @@ export type ActionDraft = {
   facts: StoredFacts;
   prepared: Prepared | null;
   taskId: string | null;
+  /** The standing grant that approves this request instead of a card (src/intake/grant-use.ts). */
+  grantId?: string | null;
+  /** Set when the action is a rollback filed with "Roll back" (src/rollback). */
+  rollbackOf?: string | null;
 };
 
 /** The action row as first recorded; `approved` and `queued` rows carry their approval by policy. */
@@ -70,6 +74,8 @@ export function actionRow(a: ActionDraft): NewAction {
         : null,
     approvedAt: approved ? now : null,
     approvedPayloadHash: approved ? a.hash : null,
+    grantId: a.grantId ?? null,
+    rollbackOf: a.rollbackOf ?? null,
     createdAt: now,
     updatedAt: now,
   };
@@ -79,11 +85,17 @@ export function actionRow(a: ActionDraft): NewAction {
  * The first response, with its signed receipt, stored on the row: a replay returns the very same bytes,
  * receipt included.
  */
-export async function signedResponse(db: Db, receipts: ReceiptSigner | undefined, row: NewAction): Promise<{ status: number; body: Record<string, unknown> }> {
-  const full = { ...row, preview: row.preview ?? null, result: null, failure: null } as ActionRow;
+export async function signedResponse(
+  db: Db,
+  receipts: ReceiptSigner | undefined,
+  row: NewAction,
+  /** Who approved it at creation when not the policy (a standing grant's humans). */
+  approvedBy?: string[],
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const full = { ...row, preview: row.preview ?? null, result: null, failure: null, edited: null } as ActionRow;
   const response = responseFor(full);
   if (receipts) {
-    const approvers = row.approvedAt ? ['policy'] : [];
+    const approvers = row.approvedAt ? (approvedBy ?? ['policy']) : [];
     response.body.receipt = await receipts.receiptFor(db, { ...full, preview: null }, approvers);
   }
   row.responseStatus = response.status;
@@ -142,6 +154,7 @@ export function evidenceForCreation(row: NewAction, agent: Agent, req: CreateAct
         justification: req.justification,
         executor: row.executor,
         payload_hash: row.payloadHash,
+        ...(row.rollbackOf ? { rollback_of: row.rollbackOf } : {}),
       },
     },
   ];
@@ -165,11 +178,12 @@ export function evidenceForCreation(row: NewAction, agent: Agent, req: CreateAct
       // The facts it read besides params, by source; a contradicted claim is listed as such.
       facts: row.facts,
       ...(decision.claim_conflicts ? { claim_conflicts: decision.claim_conflicts } : {}),
-      // What the decision made of it (an allowed action is recorded `queued` with commit.queued next).
-      status: row.status === 'queued' ? 'approved' : row.status,
+      // What the decision made of it (an allowed action is recorded `queued` with commit.queued next; one a
+      // standing grant approves was escalated, and its approval follows as its own event).
+      status: row.grantId ? 'pending_approval' : row.status === 'queued' ? 'approved' : row.status,
     },
   });
-  if (row.approvedAt) {
+  if (row.approvedAt && !row.grantId) {
     events.push({
       ...base,
       type: 'action.approved',

@@ -81,6 +81,27 @@ export const actionView = z.object({
   task_id: z.string().optional(),
   /** The validated human the agent acts for (normalised Slack user id). */
   on_behalf_of: z.string().optional(),
+  /**
+   * Set when an approver edited the payload before approving: who, when, why, what the agent asked and the
+   * payload that is approved (and that the executor receives).
+   */
+  edited: z
+    .object({
+      by: z.string(),
+      at: z.string(),
+      reason: z.string().nullable(),
+      original_params: z.record(z.string(), z.unknown()),
+      original_payload_hash: z.string(),
+      params: z.record(z.string(), z.unknown()),
+      changes: z.array(z.record(z.string(), z.unknown())),
+    })
+    .optional(),
+  /** The standing grant that approved this action ("Approve this and similar" on an earlier card). */
+  grant_id: z.string().optional(),
+  /** For a rollback filed from Slack: the action it undoes. */
+  rollback_of: z.string().optional(),
+  /** The budgets it would exceed (`on_exceed: escalate`): why a human was asked. */
+  budget_overrun: z.array(z.record(z.string(), z.unknown())).optional(),
   executor: z.string().nullable(),
   approvals_required: z.number(),
   expires_at: z.string().nullable(),

@@ -26,10 +26,10 @@ export type { Principal };
  * write re-checks it (the allow path); elsewhere, and whenever the write finds the credentials changed, the
  * attempt runs again with credentials read from the database.
  */
-export async function createAction(deps: IntakeDeps, principal: Principal, raw: unknown): Promise<IntakeResponse> {
+export async function createAction(deps: IntakeDeps, principal: Principal, raw: unknown, opts: CreateOptions = {}): Promise<IntakeResponse> {
   let current = principal;
   for (let round = 0; ; round++) {
-    const result = await attemptCreate(deps, current, raw);
+    const result = await attemptCreate(deps, current, raw, opts);
     if (!('recheck' in result)) return result;
     if (result.recheck === 'changed') deps.credentials?.forget(current.tokenId);
     if (round === 2) {
@@ -51,7 +51,10 @@ export async function createAction(deps: IntakeDeps, principal: Principal, raw: 
  * Nothing the decision rests on comes from the agent's `context`: facts come from the payload, the executor's
  * prepare step and the server (docs/policy.md, "Facts and their sources").
  */
-async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknown): Promise<IntakeResponse | Recheck> {
+/** What only the server files: a rollback names the action it undoes (src/rollback). */
+export type CreateOptions = { rollbackOf?: string };
+
+async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknown, opts: CreateOptions): Promise<IntakeResponse | Recheck> {
   const req = parseRequest(raw);
   if ((await admitAgent(deps.db, principal, req)) === 'recheck') return { recheck: 'cached' };
   const executor = routeToExecutor(deps.config, req);
@@ -91,9 +94,24 @@ async function attemptCreate(deps: IntakeDeps, principal: Principal, raw: unknow
   const planned = planAction(deps.config, req.dry_run, decision);
 
   const hash = payloadHash({ action_class: req.action_class, params: req.params, context: req.context, executor: executor.name, plan_hash: prepared?.plan_hash });
-  const draft = { id, agentId: agent.id, req, executor: executor.name, requestHash, correlationId, hash, planned, preview: null, facts, prepared, taskId: task?.id ?? null };
+  const draft = {
+    id,
+    agentId: agent.id,
+    req,
+    executor: executor.name,
+    requestHash,
+    correlationId,
+    hash,
+    planned,
+    preview: null,
+    facts,
+    prepared,
+    taskId: task?.id ?? null,
+    rollbackOf: opts.rollbackOf ?? null,
+  };
   const budgetSubject: BudgetSubject = { agentId: agent.id, agentName: agent.name, actionClass: req.action_class, taskId: draft.taskId, params: req.params, plan: facts.plan };
-  const allowPath = !!deps.writer && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0;
+  // Rollbacks take the general path: it records the link to the action they undo.
+  const allowPath = !!deps.writer && !opts.rollbackOf && planned.status === 'approved' && budgetClaims(deps.config, budgetSubject).length === 0;
   // A candidate bundle in shadow decides the same facts too (src/policy-rollout); once per request: a cached
   // round that is re-run is skipped.
   if (allowPath || principal.verifiedBy !== 'cache') shadowDecide(deps, policyInput(req, facts), decision);

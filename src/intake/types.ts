@@ -26,7 +26,12 @@ export type IntakeDeps = {
   /** Per-agent request rate limit (Redis); without it requests are not rate limited. */
   rateLimiter?: RateLimiter;
   /** Called after the creating transaction commits; wired to the outbox relay and card poster. */
-  afterCommit?: { actionApproved?(actionId: string): void; approvalRequested?(actionId: string): void };
+  afterCommit?: {
+    actionApproved?(actionId: string): void;
+    approvalRequested?(actionId: string): void;
+    /** A standing grant approved a request: the card that gave the grant shows its count. */
+    grantUsed?(originActionId: string): void;
+  };
   /** Told once per created action, after its transaction committed (metrics). */
   onDecision?(decision: string, status: ActionStatus): void;
   /** Aborted when the server shuts down, so long polls return at once. */

@@ -14,6 +14,7 @@ export const ID_PREFIXES = {
   request: 'req',
   task: 'tsk',
   drill: 'drl',
+  grant: 'grt',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -79,6 +79,15 @@ function normaliseEscalation(escalation: EscalationFile): Escalation {
       : null,
     high_risk: escalation.high_risk ?? false,
     release_window_seconds: escalation.release_window ?? DEFAULT_RELEASE_WINDOW_SECONDS,
+    ...(escalation.standing
+      ? {
+          standing: Object.freeze({
+            max_duration_seconds: escalation.standing.max_duration,
+            max_count: escalation.standing.max_count,
+            variable: escalation.standing.variable,
+          }),
+        }
+      : {}),
   });
 }
 

@@ -40,6 +40,14 @@ export const escalationSchema = z.object({
   escalate_to: z.object({ via: z.string(), after_seconds: z.number().int().positive() }).nullable(),
   high_risk: z.boolean(),
   release_window_seconds: z.number().int().positive(),
+  /** Present when the rule allows standing grants ("Approve this and similar"). */
+  standing: z
+    .object({
+      max_duration_seconds: z.number().int().positive(),
+      max_count: z.number().int().positive(),
+      variable: z.record(z.string(), z.record(z.string(), z.unknown())),
+    })
+    .optional(),
 });
 export type Escalation = z.infer<typeof escalationSchema>;
 

@@ -16,6 +16,7 @@ export const policyErrorCodes = [
   'invalid_template',
   'missing_via',
   'escalation_not_allowed',
+  'standing_not_allowed',
   'invalid_duration',
   'invalid_timezone',
 ] as const;

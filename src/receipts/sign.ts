@@ -60,7 +60,7 @@ export async function receiptFields(db: DbOrTx, row: ActionRow, knownApprovers?:
     const rows = await db
       .select({ approver: approvals.approver, createdAt: approvals.createdAt })
       .from(approvals)
-      .where(and(eq(approvals.actionId, row.id), eq(approvals.verdict, 'approve')))
+      .where(and(eq(approvals.actionId, row.id), eq(approvals.verdict, 'approve'), eq(approvals.payloadHash, row.payloadHash)))
       .orderBy(approvals.createdAt);
     approvers = rows.map((r) => r.approver);
   }

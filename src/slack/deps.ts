@@ -2,6 +2,8 @@ import type { Db } from '../db/client';
 import type { FileConfig } from '../config/file-config';
 import type { ApproverCheck } from '../approvals/decide';
 import type { ApproverDirectory } from './approver-directory';
+import type { PolicyBundle } from '../policy';
+import type { RollbackOutcome } from '../rollback/file';
 
 /** What Slack listeners may use. They call the core (`approvals`), never the queues directly. */
 export type SlackDeps = {
@@ -14,4 +16,12 @@ export type SlackDeps = {
   afterDecision(actionId: string, kind: 'recorded' | 'approved' | 'denied'): void;
   /** Wired by main.ts: refresh the cards of actions the kill switch cancelled (`/countersign kill`). */
   afterCancel?(actionIds: string[]): void;
+  /** The policy in force: an approver's edit is decided again (src/approvals/edit.ts). Without it edits are not taken. */
+  policy?: { current(): PolicyBundle };
+  /** Wired by main.ts: an edit was recorded; re-post the card when it now needs another group. */
+  afterEdit?(actionId: string, how: { rerouted: boolean; previousCard: { channel: string; ts: string } | null }): void;
+  /** Wired by main.ts: a grant ended (revoked on its card): refresh the card that gave it. */
+  afterGrantEnded?(originActionId: string): void;
+  /** Wired by main.ts: "Roll back" files the compensating action through the intake (src/rollback). */
+  fileRollback?(actionId: string, userId: string): Promise<RollbackOutcome>;
 };

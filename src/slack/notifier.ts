@@ -9,12 +9,21 @@ import { listApprovals } from '../approvals/decide';
 import { storedEscalation } from '../approvals/escalation';
 import { logger } from '../lib/logger';
 import { currentCard, outcomeReply, type CardAgent, type CardMessage } from './blocks/approval-card';
+import type { StandingGrantRow } from '../db/schema';
+import { grantOfOrigin } from '../grants/store';
+import { compensationFor } from '../contracts/compensation';
 
-type Loaded = { action: ActionRow; agent: CardAgent; decisions: ApprovalRow[] };
+type Loaded = { action: ActionRow; agent: CardAgent; decisions: ApprovalRow[]; grant: StandingGrantRow | null };
 
 /** What a card shows: when this changes between render and write, the card is written again. */
-function fingerprint({ action, decisions }: Loaded): string {
-  return [action.status, action.escalatedAt?.getTime() ?? '', decisions.map((d) => d.id).join(',')].join('|');
+function fingerprint({ action, decisions, grant }: Loaded): string {
+  return [
+    action.status,
+    action.payloadHash,
+    action.escalatedAt?.getTime() ?? '',
+    decisions.map((d) => d.id).join(','),
+    grant ? `${grant.status}:${grant.usedCount}` : '',
+  ].join('|');
 }
 
 /**
@@ -34,7 +43,9 @@ export function createSlackNotifier(deps: { db: Db; client: WebClient; config: F
       .where(eq(actions.id, actionId))
       .limit(1);
     if (!row) return null;
-    return { ...row, decisions: await listApprovals(db, actionId) };
+    // The card shows the answers to the payload it shows (an edit starts the count again).
+    const decisions = (await listApprovals(db, actionId)).filter((d) => d.payloadHash === row.action.payloadHash);
+    return { ...row, decisions, grant: await grantOfOrigin(db, actionId) };
   }
 
   function channelOf(group: string | null | undefined): string {
@@ -51,7 +62,7 @@ export function createSlackNotifier(deps: { db: Db; client: WebClient; config: F
   async function postCard(l: Loaded): Promise<void> {
     const { action } = l;
     if (action.slackTs) return; // already posted
-    const where = await post(channelOf(action.approverGroup), currentCard(action, l.agent, l.decisions));
+    const where = await post(channelOf(action.approverGroup), currentCard(action, l.agent, l.decisions, { grant: l.grant }));
     await db.transaction(async (tx) => {
       const [updated] = await tx
         .update(actions)
@@ -77,7 +88,7 @@ export function createSlackNotifier(deps: { db: Db; client: WebClient; config: F
       logger.error({ action: action.id, group: to.via }, 'escalation group is not configured; the request was not re-posted');
       return;
     }
-    const where = await post(channelOf(to.via), currentCard(action, l.agent, l.decisions, { escalationCopy: true }));
+    const where = await post(channelOf(to.via), currentCard(action, l.agent, l.decisions, { escalationCopy: true, grant: l.grant }));
     await db.transaction(async (tx) => {
       const [updated] = await tx
         .update(actions)
@@ -100,10 +111,10 @@ export function createSlackNotifier(deps: { db: Db; client: WebClient; config: F
       await postCard(l);
       return;
     }
-    const primary = currentCard(action, l.agent, l.decisions);
+    const primary = currentCard(action, l.agent, l.decisions, { grant: l.grant });
     await client.chat.update({ channel: action.slackChannel, ts: action.slackTs, text: primary.text, blocks: primary.blocks as never });
     if (action.escalationSlackChannel && action.escalationSlackTs) {
-      const copy = currentCard(action, l.agent, l.decisions, { escalationCopy: true });
+      const copy = currentCard(action, l.agent, l.decisions, { escalationCopy: true, grant: l.grant });
       await client.chat.update({ channel: action.escalationSlackChannel, ts: action.escalationSlackTs, text: copy.text, blocks: copy.blocks as never });
     }
   }
@@ -129,7 +140,7 @@ export function createSlackNotifier(deps: { db: Db; client: WebClient; config: F
 
   async function postOutcome(action: ActionRow): Promise<void> {
     if (!action.slackTs || !action.slackChannel) return; // allowed by policy: no card, no thread
-    const message = outcomeReply(action);
+    const message = outcomeReply(action, { rollback: compensationFor(config, action.executor, action.actionClass) !== null });
     await client.chat.postMessage({ channel: action.slackChannel, thread_ts: action.slackTs, text: message.text, blocks: message.blocks as never });
   }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { auditEvents } from '../../src/db/schema';
-import { APPROVE_ACTION_ID, DENY_ACTION_ID } from '../../src/slack/blocks/approval-card';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID, EDIT_ACTION_ID } from '../../src/slack/blocks/approval-card';
 import { DENY_REASON_BLOCK, DENY_REASON_INPUT, DENY_VIEW_ID } from '../../src/slack/interaction-ids';
 import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, MALLORY, actionRequest, eventually } from '../support/harness';
 import { TRANSPORTS, blockText, startSlackHarness, type SlackHarness } from '../support/slack';
@@ -37,7 +37,7 @@ describe.each(TRANSPORTS)('the whole story over %s: intake → policy → Slack 
     }
     expect(text).toContain('External automation state changes require automation-ops approval');
     const buttons = (card.blocks!.find((b) => b.type === 'actions') as { elements: { action_id: string }[] }).elements.map((e) => e.action_id);
-    expect(buttons).toEqual([APPROVE_ACTION_ID, DENY_ACTION_ID]);
+    expect(buttons).toEqual([APPROVE_ACTION_ID, DENY_ACTION_ID, EDIT_ACTION_ID]);
     expect(card.text).toContain('external_automation.workflow.create');
 
     // Alice approves.

@@ -57,6 +57,8 @@ const approval = (i: number, reason: string | null = null): ApprovalRow => ({
   id: `apr_${i}`,
   actionId: 'act_test',
   approver: `slack:U0APPROVER${i}`,
+  grantId: null,
+  grantRequest: null,
   verdict: reason ? 'deny' : 'approve',
   reason,
   payloadHash: 'ab'.repeat(32),

@@ -108,6 +108,22 @@ export type ActionView = {
   prepared?: { facts?: Record<string, unknown>; preview: string | null; plan_hash: string | null };
   task_id?: string;
   on_behalf_of?: string;
+  /** Set when an approver edited the payload before approving; `params` is what was approved and runs. */
+  edited?: {
+    by: string;
+    at: string;
+    reason: string | null;
+    original_params: Record<string, unknown>;
+    original_payload_hash: string;
+    params: Record<string, unknown>;
+    changes: Array<Record<string, unknown>>;
+  };
+  /** The standing grant that approved this action. */
+  grant_id?: string;
+  /** For a rollback filed from Slack: the action it undoes. */
+  rollback_of?: string;
+  /** The budgets it would exceed (`on_exceed: escalate`): why a human was asked. */
+  budget_overrun?: Array<Record<string, unknown>>;
   executor: string | null;
   approvals_required: number;
   expires_at: string | null;

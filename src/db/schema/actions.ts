@@ -64,6 +64,15 @@ export const actions = pgTable(
     escalatedAt: timestamp('escalated_at', { withTimezone: true }),
     escalationSlackChannel: text('escalation_slack_channel'),
     escalationSlackTs: text('escalation_slack_ts'),
+    /**
+     * Set when an approver edited the payload before approving (src/approvals/edit.ts): who, when, and what the
+     * agent first asked (params and payload hash). The row's params and hashes are the edited ones.
+     */
+    edited: jsonb('edited').$type<Record<string, unknown> | null>(),
+    /** The standing grant that approved this action (src/grants), instead of a human's click on its own card. */
+    grantId: text('grant_id'),
+    /** For a compensating action filed with "Roll back": the action it undoes. One rollback per action. */
+    rollbackOf: text('rollback_of'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
@@ -72,6 +81,7 @@ export const actions = pgTable(
     uniqueIndex('actions_agent_idempotency_uq').on(t.agentId, t.idempotencyKey),
     index('actions_correlation_idx').on(t.correlationId),
     index('actions_agent_created_idx').on(t.agentId, t.createdAt),
+    uniqueIndex('actions_rollback_of_uq').on(t.rollbackOf).where(sql`rollback_of is not null`),
     index('actions_task_idx').on(t.taskId).where(sql`task_id is not null`),
     index('actions_open_status_idx')
       .on(t.status, t.updatedAt)

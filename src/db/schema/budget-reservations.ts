@@ -1,4 +1,4 @@
-import { index, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, index, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { actions } from './actions';
 
 /**
@@ -17,6 +17,11 @@ export const budgetReservations = pgTable(
     amount: numeric('amount').notNull(),
     /** 'reserved' | 'spent' | 'released' */
     state: text('state').notNull().default('reserved'),
+    /**
+     * Reserved beyond the budget's max because the budget says `on_exceed: escalate`: the action waits for a
+     * human, and if approved it is admitted this once (the release re-check lets it through).
+     */
+    overrun: boolean('overrun').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     settledAt: timestamp('settled_at', { withTimezone: true }),
   },

@@ -1,11 +1,18 @@
-import type { ActionRow, ApprovalRow } from '../../db/schema';
+import type { ActionRow, ApprovalRow, StandingGrantRow } from '../../db/schema';
+import { standingOf } from '../../grants/store';
+import { describeSimilar, type VariableSpec } from '../../grants/similar';
+import { paramsDiff } from '../../approvals/diff';
 import { redact } from '../../audit/redact';
 import { HASH_CONFIRM_LENGTH, storedEscalation } from '../../approvals/escalation';
 import {
   APPROVE_ACTION_ID,
   APPROVE_CONFIRM_ACTION_ID,
+  APPROVE_SIMILAR_ACTION_ID,
   DECISION_BLOCK_ID,
   DENY_ACTION_ID,
+  EDIT_ACTION_ID,
+  GRANT_REVOKE_ACTION_ID,
+  ROLLBACK_ACTION_ID,
   VIEW_PAYLOAD_ACTION_ID,
   buttonValue,
 } from '../interaction-ids';
@@ -14,7 +21,7 @@ import { shortenForCard } from './payload';
 import { planFacts } from '../../executor/prepare';
 import { isTruncatedAnswer } from '../../executor/answer';
 
-export { APPROVE_ACTION_ID, APPROVE_CONFIRM_ACTION_ID, DENY_ACTION_ID, VIEW_PAYLOAD_ACTION_ID } from '../interaction-ids';
+export { APPROVE_ACTION_ID, APPROVE_CONFIRM_ACTION_ID, APPROVE_SIMILAR_ACTION_ID, DENY_ACTION_ID, EDIT_ACTION_ID, GRANT_REVOKE_ACTION_ID, ROLLBACK_ACTION_ID, VIEW_PAYLOAD_ACTION_ID } from '../interaction-ids';
 export { buttonValue, parseButtonValue } from '../interaction-ids';
 
 /** Characters of the payload hash printed on the card (the high-risk confirmation asks for the first 8). */
@@ -26,7 +33,17 @@ export type CardMessage = { text: string; blocks: Block[] };
 export type CardOptions = {
   /** This copy was re-posted to the escalation group's channel. */
   escalationCopy?: boolean;
+  /** The standing grant this card's approval gave, with its uses so far. */
+  grant?: StandingGrantRow | null;
 };
+
+/** Parameters longer than this (as pretty JSON) are not offered for editing: Slack's text input holds 3,000 characters. */
+export const EDITABLE_PARAMS_MAX = 3000;
+
+/** Whether a pending card offers "Edit & approve…": not on high-risk rules (their approval is of the exact hash typed). */
+export function offersEdit(action: ActionRow): boolean {
+  return !storedEscalation(action).highRisk && JSON.stringify(action.params, null, 2).length <= EDITABLE_PARAMS_MAX;
+}
 
 // Budgets (characters) that keep a card well under Slack's ~12k total and 3,000 per section.
 const JUSTIFICATION_MAX = 1200;
@@ -83,11 +100,32 @@ function summaryBlocks(action: ActionRow, agent: CardAgent, opts: CardOptions): 
   if (action.onBehalfOf) fields.push(`*On behalf of*\n${clip(escapeMrkdwn(action.onBehalfOf), NAME_MAX)} (cannot approve)`);
   blocks.push({ type: 'section', fields: fields.map((t) => mrkdwn(clip(t, 2000))) });
 
+  const overruns = (action.facts as { budget_overrun?: Array<{ detail?: string }> } | null)?.budget_overrun;
+  if (overruns?.length) {
+    const lines = overruns.map((o) => `• ${escapeMrkdwn(String(o.detail ?? ''))}`).join('\n');
+    blocks.push({
+      type: 'section',
+      block_id: 'countersign_budget_overrun',
+      text: mrkdwn(clip(`:warning: *Over budget* — approving admits this one action; the budget stays as it is.\n${lines}`, 2000)),
+    });
+  }
+
   blocks.push({ type: 'section', text: mrkdwn(`*Justification*\n${quote(action.justification, JUSTIFICATION_MAX)}`) });
 
   const params = shortenForCard(action.params);
   blocks.push({ type: 'section', text: mrkdwn(`*Parameters*\n${codeBlock(JSON.stringify(params.value, null, 2), PARAMS_MAX)}`) });
   let truncated = params.truncated || JSON.stringify(params.value, null, 2).length > PARAMS_MAX - 10;
+
+  const edited = action.edited as { by?: string; original_params?: Record<string, unknown> } | null;
+  if (edited?.original_params) {
+    const changes = paramsDiff(edited.original_params, action.params)
+      .slice(0, 20)
+      .map((c) => `${c.path}: ${c.before === undefined ? '(absent)' : JSON.stringify(c.before)} → ${c.after === undefined ? '(absent)' : JSON.stringify(c.after)}`);
+    blocks.push({
+      type: 'section',
+      text: mrkdwn(`:pencil2: *Edited by ${who(edited.by ?? '')}* — differs from what the agent asked:\n${codeBlock(changes.join('\n') || '(no field changed)', 1200)}`),
+    });
+  }
 
   const prepared = action.prepared as { preview?: unknown } | null;
   if (prepared && typeof prepared.preview === 'string' && prepared.preview.length > 0) {
@@ -144,6 +182,22 @@ export function approvalCard(action: ActionRow, agent: CardAgent, decisions: App
     { type: 'button', action_id: high ? APPROVE_CONFIRM_ACTION_ID : APPROVE_ACTION_ID, style: 'primary', text: plain(high ? 'Approve…' : 'Approve', 75), value },
     { type: 'button', action_id: DENY_ACTION_ID, style: 'danger', text: plain('Deny…', 75), value },
   ];
+  const standing = standingOf(action);
+  if (standing) {
+    elements.splice(1, 0, { type: 'button', action_id: APPROVE_SIMILAR_ACTION_ID, text: plain('Approve this and similar…', 75), value });
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(
+          clip(
+            `"Similar" = same agent and action class, ${escapeMrkdwn(describeSimilar(standing.variable as VariableSpec))}; up to ${standing.max_count} within ${formatSeconds(standing.max_duration_seconds)}`,
+            2000,
+          ),
+        ),
+      ],
+    });
+  }
+  if (offersEdit(action)) elements.push({ type: 'button', action_id: EDIT_ACTION_ID, text: plain('Edit & approve…', 75), value });
   if (truncated) elements.push({ type: 'button', action_id: VIEW_PAYLOAD_ACTION_ID, text: plain('View full payload', 75), value: action.id });
   blocks.push({ type: 'actions', block_id: DECISION_BLOCK_ID, elements });
   return { text: `Approval needed: ${action.actionClass} requested by ${escapeMrkdwn(truncate(agent.name, NAME_MAX))}`, blocks };
@@ -173,7 +227,47 @@ export function decidedCard(action: ActionRow, agent: CardAgent, decisions: Appr
   if (action.status === 'expired' && action.expiresAt) lines.push(`Timed out ${slackDate(action.expiresAt)}`);
   if (action.status === 'cancelled' && action.failure?.reason) lines.push(clip(escapeMrkdwn(String(action.failure.reason)), 500));
   blocks.push({ type: 'section', block_id: 'countersign_outcome', text: mrkdwn(clip(lines.join('\n'), 3000)) });
+  if (opts.grant) blocks.push(...grantBlocks(opts.grant));
   return { text: `${action.actionClass}: ${action.status.replace('_', ' ')}`, blocks };
+}
+
+function formatSeconds(seconds: number): string {
+  if (seconds % 86400 === 0) return `${seconds / 86400} d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+const GRANT_ENDINGS: Record<string, string> = {
+  exhausted: 'all uses taken',
+  expired: 'its time ran out',
+  revoked: 'revoked',
+  'agent-killed': "ended by the agent's kill switch",
+  'policy-changed': 'ended because the policy changed',
+};
+
+/** The standing grant on the card that gave it: "7 of 20 used, until 14:30", and a Revoke button while it holds. */
+export function grantBlocks(g: StandingGrantRow): Block[] {
+  const similar = describeSimilar(g.variable as VariableSpec);
+  const state =
+    g.status === 'active'
+      ? `*Standing grant*: ${g.usedCount} of ${g.maxCount} used, until ${slackDate(g.expiresAt)}`
+      : `*Standing grant* (${GRANT_ENDINGS[g.endedReason ?? ''] ?? 'ended'}${g.endedBy && g.endedReason === 'revoked' ? ` by ${who(g.endedBy)}` : ''}): ${g.usedCount} of ${g.maxCount} used`;
+  const blocks: Block[] = [
+    {
+      type: 'section',
+      block_id: 'countersign_grant',
+      text: mrkdwn(clip(`:repeat: ${state}\nApproves requests from the same agent for the same action class with ${escapeMrkdwn(similar)}. Grant \`${g.id}\``, 3000)),
+    },
+  ];
+  if (g.status === 'active') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'countersign_grant_actions',
+      elements: [{ type: 'button', action_id: GRANT_REVOKE_ACTION_ID, style: 'danger', text: plain('Revoke grant', 75), value: g.id }],
+    });
+  }
+  return blocks;
 }
 
 /** The card as it should look now: interactive while pending, decided otherwise. */
@@ -187,8 +281,8 @@ function truncationNote(answer: unknown): string {
   return `:scissors: *Answer truncated*: ${answer.bytes.toLocaleString('en-US')} bytes, of which the first ${answer.head.length.toLocaleString('en-US')} characters are stored. SHA-256 of the whole answer: \`${answer.sha256.replace(/[^0-9a-f]/g, '')}\`\n`;
 }
 
-/** The thread reply that reports what the executor did. */
-export function outcomeReply(action: ActionRow): CardMessage {
+/** The thread reply that reports what the executor did; with "Roll back" when the contract names a compensating action. */
+export function outcomeReply(action: ActionRow, opts: { rollback?: boolean } = {}): CardMessage {
   let text: string;
   if (action.status === 'committed') {
     const answer = action.result;
@@ -206,5 +300,13 @@ export function outcomeReply(action: ActionRow): CardMessage {
     text = `Status: ${escapeMrkdwn(action.status)}`;
   }
   const fallback = action.status === 'committed' ? `Committed by executor ${action.executor ?? ''}` : text.replace(/[*`:]/g, '');
-  return { text: truncate(fallback, 300), blocks: [{ type: 'section', text: mrkdwn(text) }] };
+  const blocks: Block[] = [{ type: 'section', text: mrkdwn(text) }];
+  if (opts.rollback && action.status === 'committed') {
+    blocks.push({
+      type: 'actions',
+      block_id: 'countersign_rollback',
+      elements: [{ type: 'button', action_id: ROLLBACK_ACTION_ID, text: plain('Roll back', 75), value: action.id }],
+    });
+  }
+  return { text: truncate(fallback, 300), blocks };
 }

@@ -8,6 +8,16 @@ import {
   DENY_REASON_BLOCK,
   DENY_REASON_INPUT,
   DENY_VIEW_ID,
+  EDIT_PARAMS_BLOCK,
+  EDIT_PARAMS_INPUT,
+  EDIT_REASON_BLOCK,
+  EDIT_REASON_INPUT,
+  EDIT_VIEW_ID,
+  GRANT_COUNT_BLOCK,
+  GRANT_COUNT_INPUT,
+  GRANT_DURATION_BLOCK,
+  GRANT_DURATION_INPUT,
+  GRANT_VIEW_ID,
   NOTICE_VIEW_ID,
   PAYLOAD_VIEW_ID,
   modalMetadata,
@@ -16,6 +26,105 @@ import {
 import { escapeCodeBlock, escapeMrkdwn, mrkdwn, plain } from './escape';
 import { fullPayloadText, splitEscaped } from './payload';
 import type { Block } from './approval-card';
+import { describeSimilar, type VariableSpec } from '../../grants/similar';
+import type { StandingRule } from '../../grants/store';
+
+const DURATION_CHOICES = [900, 1800, 3600, 7200, 14400, 28800, 86400, 604800];
+
+function durationLabel(seconds: number): string {
+  if (seconds % 86400 === 0) return `${seconds / 86400} day${seconds === 86400 ? '' : 's'}`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
+  if (seconds % 60 === 0) return `${seconds / 60} minutes`;
+  return `${seconds} seconds`;
+}
+
+/** The durations an approver may choose for a grant: the usual ones up to the rule's maximum, and the maximum. */
+export function grantDurations(maxSeconds: number): number[] {
+  const list = DURATION_CHOICES.filter((d) => d < maxSeconds);
+  return [...list, maxSeconds];
+}
+
+/**
+ * "Approve this and similar": says exactly what "similar" means and lets the approver choose a duration and a
+ * count within the rule's limits. Submitting approves this action and asks for the grant (a quorum rule
+ * needs every counted approver to ask for one).
+ */
+export function grantModal(meta: ModalMetadata, standing: StandingRule, actionClass: string): Modal {
+  const durations = grantDurations(standing.max_duration_seconds);
+  const option = (d: number) => ({ text: plain(durationLabel(d), 75), value: String(d) });
+  const initial = durations.find((d) => d >= Math.min(3600, standing.max_duration_seconds)) ?? durations[0]!;
+  return modal({
+    type: 'modal',
+    callback_id: GRANT_VIEW_ID,
+    private_metadata: modalMetadata(meta),
+    title: plain('Approve and similar', 24),
+    submit: plain('Approve', 24),
+    close: plain('Cancel', 24),
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(
+          `Approves action \`${meta.action_id}\` now, and later requests that are *similar*: from the same agent, for \`${escapeMrkdwn(actionClass)}\`, with ${escapeMrkdwn(describeSimilar(standing.variable as VariableSpec))}. Each use is recorded as your approval and counted on the card; you or any approver can revoke it there.`,
+        ),
+      },
+      {
+        type: 'input',
+        block_id: GRANT_DURATION_BLOCK,
+        label: plain('For how long', 2000),
+        element: { type: 'static_select', action_id: GRANT_DURATION_INPUT, options: durations.map(option), initial_option: option(initial) },
+      },
+      {
+        type: 'input',
+        block_id: GRANT_COUNT_BLOCK,
+        label: plain(`How many similar requests (at most ${standing.max_count})`, 2000),
+        element: {
+          type: 'number_input',
+          action_id: GRANT_COUNT_INPUT,
+          is_decimal_allowed: false,
+          min_value: '1',
+          max_value: String(standing.max_count),
+          initial_value: String(Math.min(5, standing.max_count)),
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * "Edit & approve": the parameters as JSON, for the approver to correct. Submitting validates them by the
+ * tool contract, decides them again by policy, re-prepares them, and approves the new payload hash.
+ */
+export function editModal(meta: ModalMetadata, params: Record<string, unknown>): Modal {
+  return modal({
+    type: 'modal',
+    callback_id: EDIT_VIEW_ID,
+    private_metadata: modalMetadata(meta),
+    title: plain('Edit & approve', 24),
+    submit: plain('Approve edited', 24),
+    close: plain('Cancel', 24),
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(
+          `Edit the parameters of \`${meta.action_id}\`. The edit is checked by the tool contract and decided again by policy; the agent and the audit trail see both versions and who edited.`,
+        ),
+      },
+      {
+        type: 'input',
+        block_id: EDIT_PARAMS_BLOCK,
+        label: plain('Parameters (JSON)', 2000),
+        element: { type: 'plain_text_input', action_id: EDIT_PARAMS_INPUT, multiline: true, initial_value: JSON.stringify(params, null, 2), max_length: 3000 },
+      },
+      {
+        type: 'input',
+        block_id: EDIT_REASON_BLOCK,
+        optional: true,
+        label: plain('Why (shown to the agent)', 2000),
+        element: { type: 'plain_text_input', action_id: EDIT_REASON_INPUT, max_length: 500 },
+      },
+    ],
+  });
+}
 
 /** Our builders work on plain Block Kit JSON (the emulator validates it); Bolt's client wants its `View` type. */
 export type Modal = ModalView;

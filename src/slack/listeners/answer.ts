@@ -15,6 +15,8 @@ const REFUSAL_TEXT: Record<string, string> = {
   duplicate: 'You have already answered this request; your earlier answer stands and nothing changed.',
   expired: 'This request has expired; nothing was recorded.',
   'not-found': 'This request no longer exists.',
+  'grant-not-allowed': 'That standing grant is outside what the rule allows; nothing was recorded.',
+  owner: 'You own the agent that requested this action, so you cannot approve or deny it.',
 };
 
 const verbs: Record<string, string> = { approve: 'approved', deny: 'denied' };
