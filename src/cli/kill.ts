@@ -8,8 +8,8 @@ import { withOperatorDb } from './operator-db';
 export const KILL_USAGE = `  countersign kill AGENT|--all [--reason TEXT] [--json]   suspend, revoke all tokens, cancel pending and queued work
   countersign resume AGENT                                  lift the suspension (then: agents rotate AGENT for a token)`;
 
-/** Queues a card update for every cancelled action so its Slack card says "Cancelled". */
-async function updateCards(env: Env, ids: string[], io: CliIo): Promise<void> {
+/** Queues a card update for every action whose card changed (cancelled; a grant ended) so Slack shows it. */
+export async function updateCards(env: Env, ids: string[], io: CliIo): Promise<void> {
   if (ids.length === 0) return;
   if (!env.REDIS_URL) {
     io.stderr(`REDIS_URL is not set: ${ids.length} action(s) are cancelled, but their Slack cards were not updated`);

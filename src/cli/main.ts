@@ -14,6 +14,7 @@ usage:
   countersign serve [--api-only|--worker-only]  run the API, the Slack app and the workers
   countersign agents create|list|rotate|revoke …  manage agent identities and their tokens
   countersign kill AGENT|--all / resume AGENT      the kill switch
+  countersign grants list|revoke …         standing grants ("Approve this and similar")
   countersign admins create|list|revoke …           operator credentials for /v1/admin
   countersign policy eval|explain|test|lint|replay …  policy tools
   countersign policy rollout status|promote|rollback …  a candidate bundle in shadow, checkpoints, promotion
@@ -56,6 +57,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     case 'resume': {
       const { runKillCommand } = await import('./kill');
       return runKillCommand(command, rest, io, operator());
+    }
+    case 'grants': {
+      const { runGrantsCommand } = await import('./grants');
+      return runGrantsCommand(rest, io, operator());
     }
     case 'policy': {
       if (rest[0] === 'rollout') {

@@ -10,7 +10,9 @@ import { zodProblem } from '../intake/zod-problem';
 import { Problem } from '../lib/errors';
 import { budgetCountersFor } from './budgets';
 import { killAgent, killAllAgents, resumeAgent } from './kill-switch';
-import { createAgentBody, killBody, revokeBody, rotateBody, updateAgentBody } from './admin-schemas';
+import { createAgentBody, grantsQuery, killBody, revokeBody, rotateBody, updateAgentBody } from './admin-schemas';
+import { getGrant, grantView, listGrants, usesOfGrant } from '../grants/store';
+import { revokeGrant } from '../grants/revoke';
 
 export type AdminRouterDeps = {
   db: Db;
@@ -149,6 +151,33 @@ export function adminRouter(deps: AdminRouterDeps): Router {
       const results = await killAllAgents(deps.db, actorOf(req), body.reason ?? null);
       deps.afterCancel?.(results.flatMap((r) => r.cards));
       return { body: { agents: results } };
+    }),
+  );
+  // Standing grants ("Approve this and similar"): list, show with uses, revoke (docs/agent-controls.md).
+  router.get(
+    '/grants',
+    handle(async (req) => {
+      const q = parse(grantsQuery, req.query);
+      const agentId = q.agent ? (await agentNamed(q.agent)).id : undefined;
+      return { body: { grants: (await listGrants(deps.db, { agentId, active: q.active === 'true' })).map(grantView) } };
+    }),
+  );
+  router.get(
+    '/grants/:id',
+    handle(async (req) => {
+      const g = await getGrant(deps.db, String(req.params.id));
+      if (!g) throw new Problem('not-found', `no grant ${String(req.params.id)}`);
+      return { body: { ...grantView(g), uses: (await usesOfGrant(deps.db, g.id)).map((u) => ({ action_id: u.id, status: u.status, created_at: u.createdAt.toISOString() })) } };
+    }),
+  );
+  router.post(
+    '/grants/:id/revoke',
+    handle(async (req) => {
+      const body = parse(killBody, req.body);
+      const outcome = await revokeGrant(deps.db, String(req.params.id), actorOf(req), { why: body.reason ?? null });
+      if (outcome.kind === 'refused') throw new Problem(outcome.reason === 'not-found' ? 'not-found' : 'invalid-state', outcome.detail);
+      deps.afterCancel?.([outcome.grant.originActionId]);
+      return { body: grantView(outcome.grant) };
     }),
   );
   router.post(

@@ -22,6 +22,9 @@ export const rotateBody = z.strictObject({ grace: z.string().default('15m').desc
 export const revokeBody = z.strictObject({ token_id: z.string().optional(), reason: z.string().max(2000).optional() });
 export const killBody = z.strictObject({ reason: z.string().max(2000).optional() });
 
+/** GET /v1/admin/grants: one agent's (by name) and/or only active ones. */
+export const grantsQuery = z.strictObject({ agent: z.string().min(1).max(100).optional(), active: z.enum(['true', 'false']).optional() });
+
 export const agentView = z.object({
   id: z.string(),
   name: z.string(),

@@ -144,7 +144,8 @@ export function blockText(blocks: unknown[] | undefined): string {
 
 /** The card for an action in a channel, once posted. */
 export function waitForCard(h: SlackHarness, actionId: string, channel = AUTOMATION_OPS_CHANNEL): Promise<StoredMessage> {
-  return h.slack.waitForMessage(channel, (m) => !m.thread_ts && blockText(m.blocks).includes(actionId), { timeoutMs: 10_000, description: `the card for ${actionId} in ${channel}` });
+  // A card with replies carries its own ts as thread_ts (Slack's thread parent); a reply has another.
+  return h.slack.waitForMessage(channel, (m) => (!m.thread_ts || m.thread_ts === m.ts) && blockText(m.blocks).includes(actionId), { timeoutMs: 10_000, description: `the card for ${actionId} in ${channel}` });
 }
 
 /** Waits until the card's current blocks satisfy `predicate`. */
