@@ -7,8 +7,8 @@ import type { NewAction } from './record';
 /** "this would bring today's spend to 1,240 of 1,000 EUR", for the card, the agent and the evidence. */
 export function describeOverrun(o: BudgetOverrun): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  const period = o.window === 'task' ? "the task's" : `${o.window}'s (UTC)`;
-  return `budget ${o.budget}: this would bring ${period} total to ${n(o.would_be)} of ${n(o.max)}${o.unit ? ` ${o.unit}` : ''}`;
+  const period = o.window === 'task' ? "the task's total" : `today's total (${o.window} UTC)`;
+  return `budget ${o.budget}: this would bring ${period} to ${n(o.would_be)} of ${n(o.max)}${o.unit ? ` ${o.unit}` : ''}`;
 }
 
 /**
