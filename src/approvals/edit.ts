@@ -83,7 +83,7 @@ async function reserveAgain(tx: Tx, config: EditDeps['config'], action: ActionRo
 }
 
 /**
- * "Edit & approve" (docs/agent-controls.md, "Approve with edits"). The approver must be allowed to decide the
+ * "Edit and approve" (docs/agent-controls.md, "Approve with edits"). The approver must be allowed to decide the
  * action now. The edited params are validated by the tool contract, re-prepared where the executor prepares,
  * decided again by the policy on the same facts, and hashed anew; the action then carries the new payload and
  * the editor's approval counts for the new hash only. An edit can never lower the bar: a deny refuses the

@@ -22,6 +22,27 @@ export const rotateBody = z.strictObject({ grace: z.string().default('15m').desc
 export const revokeBody = z.strictObject({ token_id: z.string().optional(), reason: z.string().max(2000).optional() });
 export const killBody = z.strictObject({ reason: z.string().max(2000).optional() });
 
+/** A standing grant as the admin API shows it (src/grants/store.ts#grantView). */
+export const grantViewSchema = z.object({
+  id: z.string(),
+  origin_action_id: z.string(),
+  agent_id: z.string(),
+  action_class: z.string(),
+  rule_id: z.string(),
+  policy_version: z.string(),
+  approver_group: z.string(),
+  approvers: z.array(z.string()),
+  variable: z.record(z.string(), z.unknown()),
+  max_count: z.number().int(),
+  used_count: z.number().int(),
+  expires_at: z.string(),
+  status: z.enum(['active', 'ended']),
+  ended_reason: z.string().nullable(),
+  ended_by: z.string().nullable(),
+  ended_at: z.string().nullable(),
+  created_at: z.string(),
+});
+
 /** GET /v1/admin/grants: one agent's (by name) and/or only active ones. */
 export const grantsQuery = z.strictObject({ agent: z.string().min(1).max(100).optional(), active: z.enum(['true', 'false']).optional() });
 

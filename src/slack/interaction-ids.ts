@@ -8,7 +8,7 @@ export const DENY_ACTION_ID = 'countersign_deny';
 export const VIEW_PAYLOAD_ACTION_ID = 'countersign_view_payload';
 /** "Approve this and similar…": opens the standing-grant form (src/grants). */
 export const APPROVE_SIMILAR_ACTION_ID = 'countersign_approve_similar';
-/** "Edit & approve…": opens the parameters for editing (src/approvals/edit.ts). */
+/** "Edit and approve…": opens the parameters for editing (src/approvals/edit.ts). */
 export const EDIT_ACTION_ID = 'countersign_edit';
 /** "Revoke grant" on a card whose approval gave a standing grant; the value is the grant id. */
 export const GRANT_REVOKE_ACTION_ID = 'countersign_grant_revoke';

@@ -40,7 +40,7 @@ export type CardOptions = {
 /** Parameters longer than this (as pretty JSON) are not offered for editing: Slack's text input holds 3,000 characters. */
 export const EDITABLE_PARAMS_MAX = 3000;
 
-/** Whether a pending card offers "Edit & approve…": not on high-risk rules (their approval is of the exact hash typed). */
+/** Whether a pending card offers "Edit and approve…": not on high-risk rules (their approval is of the exact hash typed). */
 export function offersEdit(action: ActionRow): boolean {
   return !storedEscalation(action).highRisk && JSON.stringify(action.params, null, 2).length <= EDITABLE_PARAMS_MAX;
 }
@@ -197,7 +197,7 @@ export function approvalCard(action: ActionRow, agent: CardAgent, decisions: App
       ],
     });
   }
-  if (offersEdit(action)) elements.push({ type: 'button', action_id: EDIT_ACTION_ID, text: plain('Edit & approve…', 75), value });
+  if (offersEdit(action)) elements.push({ type: 'button', action_id: EDIT_ACTION_ID, text: plain('Edit and approve…', 75), value });
   if (truncated) elements.push({ type: 'button', action_id: VIEW_PAYLOAD_ACTION_ID, text: plain('View full payload', 75), value: action.id });
   blocks.push({ type: 'actions', block_id: DECISION_BLOCK_ID, elements });
   return { text: `Approval needed: ${action.actionClass} requested by ${escapeMrkdwn(truncate(agent.name, NAME_MAX))}`, blocks };

@@ -91,7 +91,7 @@ export function grantModal(meta: ModalMetadata, standing: StandingRule, actionCl
 }
 
 /**
- * "Edit & approve": the parameters as JSON, for the approver to correct. Submitting validates them by the
+ * "Edit and approve": the parameters as JSON, for the approver to correct. Submitting validates them by the
  * tool contract, decides them again by policy, re-prepares them, and approves the new payload hash.
  */
 export function editModal(meta: ModalMetadata, params: Record<string, unknown>): Modal {
@@ -99,7 +99,7 @@ export function editModal(meta: ModalMetadata, params: Record<string, unknown>):
     type: 'modal',
     callback_id: EDIT_VIEW_ID,
     private_metadata: modalMetadata(meta),
-    title: plain('Edit & approve', 24),
+    title: plain('Edit and approve', 24),
     submit: plain('Approve edited', 24),
     close: plain('Cancel', 24),
     blocks: [

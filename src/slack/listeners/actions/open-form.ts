@@ -11,7 +11,7 @@ import { clickedWhere } from '../channel';
 
 /**
  * A card button that opens a form before anything is recorded (Deny, high-risk Approve, Approve this and similar,
- * Edit & approve). The modal is opened first, straight after the ack — the trigger_id lives 3 seconds — and only
+ * Edit and approve). The modal is opened first, straight after the ack — the trigger_id lives 3 seconds — and only
  * then is the clicker checked; a refusal replaces the form and is told ephemerally (and recorded as evidence by
  * the pre-check). `build` may return null when the action no longer offers the form (the notice says so).
  */

@@ -7,7 +7,7 @@ import type { SlackDeps } from '../../deps';
 import { openDecisionForm } from './open-form';
 
 /**
- * "Approve this and similar…" and "Edit & approve…": both open a form filled from the pending action (the rule's
+ * "Approve this and similar…" and "Edit and approve…": both open a form filled from the pending action (the rule's
  * grant limits; the params to edit). The submissions decide (src/slack/listeners/views).
  */
 export function registerSimilarAndEditButtons(app: App, deps: SlackDeps): void {
@@ -31,7 +31,7 @@ export function registerSimilarAndEditButtons(app: App, deps: SlackDeps): void {
       deps,
       { body, action, client, retryNum: context.retryNum },
       'approve',
-      'Edit & approve',
+      'Edit and approve',
       (meta, row) => (row && offersEdit(row) ? editModal(meta, row.params) : null),
       true,
     );

@@ -18,7 +18,7 @@ function parseParams(text: string): Record<string, unknown> | string {
 }
 
 /**
- * "Edit & approve" submitted. A problem with the edit (JSON, contract, policy deny, budget) is shown on the field
+ * "Edit and approve" submitted. A problem with the edit (JSON, contract, policy deny, budget) is shown on the field
  * and the modal stays open; nothing changes. An accepted edit closes the modal; the card is updated, or re-posted
  * to the group the edited request needs.
  */
