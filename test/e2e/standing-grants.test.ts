@@ -6,6 +6,7 @@ import { killAgent, resumeAgent } from '../../src/controls/kill-switch';
 import { rotateAgentToken } from '../../src/auth/token-admin';
 import { startCountersign, type Countersign } from '../../src/main';
 import { endStaleGrants } from '../../src/grants/store';
+import { runCli } from '../../src/cli/main';
 import {
   APPROVE_ACTION_ID,
   APPROVE_SIMILAR_ACTION_ID,
@@ -234,6 +235,50 @@ describe('standing grants: "Approve this and similar"', () => {
     await eventually(async () => ((await h.events(origin.body.id, 'approval.refused')).length ? true : null), 10_000, 'refusal');
     expect((await h.events(origin.body.id, 'approval.refused'))[0]!.data).toMatchObject({ reason: 'grant-not-allowed' });
     expect(await h.status(origin.body.id)).toBe('pending_approval');
+  });
+});
+
+describe('standing grants from the operator CLI', () => {
+  async function cli(args: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const saved = { DATABASE_URL: process.env.DATABASE_URL, REDIS_URL: process.env.REDIS_URL, COUNTERSIGN_QUEUE_PREFIX: process.env.COUNTERSIGN_QUEUE_PREFIX };
+    Object.assign(process.env, { DATABASE_URL: h.db.url, REDIS_URL: h.env.REDIS_URL, COUNTERSIGN_QUEUE_PREFIX: h.prefix });
+    try {
+      const code = await runCli(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), readStdin: async () => '' });
+      return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }
+
+  it('lists grants with their uses, shows a use in `audit show`, and revokes (the card follows)', async () => {
+    const { originId, grant } = await newGrant(4);
+    const used = await h.post(run());
+    expect(used.body.grant_id).toBe(grant.id);
+
+    const listed = await cli(['grants', 'list', '--active', '--json']);
+    expect(listed.code).toBe(0);
+    const mine = (JSON.parse(listed.stdout) as Array<{ id: string; uses: string[]; used_count: number }>).find((g) => g.id === grant.id)!;
+    expect(mine).toMatchObject({ used_count: 1, uses: [used.body.id] });
+
+    const shown = await cli(['audit', 'show', used.body.id]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`approved by standing grant ${grant.id} of slack:${ALICE} (given on ${originId}; use 1 of 4)`);
+    const origin = await cli(['audit', 'show', originId]);
+    expect(origin.stdout).toMatch(new RegExp(`standing grant ${grant.id} given by slack:${ALICE}: up to 4 similar requests`));
+    expect(origin.stdout).toContain(`standing grant ${grant.id} approved ${used.body.id} (use 1 of 4)`);
+
+    const revoked = await cli(['grants', 'revoke', grant.id, '--reason', 'incident 42']);
+    expect(revoked.code).toBe(0);
+    expect((await cli(['grants', 'revoke', grant.id])).code).toBe(3);
+    const card = await waitForCard(h, originId);
+    await waitForCardState(h, AUTOMATION_OPS_CHANNEL, card.ts, (t) => t.includes('revoked') && !t.includes(GRANT_REVOKE_ACTION_ID), 'card says revoked');
+    expect((await h.events(originId, 'grant.ended'))[0]).toMatchObject({ actor: expect.stringMatching(/^admin:cli:/), data: { reason: 'revoked', why: 'incident 42' } });
+    expect((await h.post(run())).body.status).toBe('pending_approval');
   });
 });
 

@@ -40,6 +40,7 @@ export type VariableBounds = z.infer<typeof variableBoundsSchema>;
 const variableFieldSchema = z
   .string()
   .regex(/^(params\.)?[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'variable fields are fields of params, e.g. name or params.target.region')
+  .refine((f) => !/^(context|plan|agent|requester|usage|time)\./.test(f), 'variable fields are fields of params (write params.<field>); a grant never varies facts or claims')
   .transform((f) => f.replace(/^params\./, ''));
 
 /**
