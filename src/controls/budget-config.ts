@@ -39,7 +39,7 @@ export const budgetSchema = z
    * it waits for the approver group `via`, with the budget's state on the card; an approval admits that one
    * action (an exception record), and raises nothing.
    */
-  on_exceed: z.enum(['refuse', 'escalate']).default('refuse'),
+  on_exceed: z.enum(['refuse', 'escalate']).optional(),
   via: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an approver group name').optional(),
 })
   .superRefine((b, ctx) => {
