@@ -8,13 +8,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Each file gets its own database and Redis prefix, so files can run in parallel on 2 cores.
-    // Known defect, not a test result: closing an instance moments after it started can drop one ioredis reply
-    // in flight ("Connection is closed.", from ioredis' own close handler) as an unhandled rejection. Every
-    // other unhandled error still fails the run. Tracked in the closing note; remove when close() drains it.
-    onUnhandledError(error) {
-      const e = error as { message?: string; stack?: string };
-      void e;
-    },
     pool: 'forks',
     maxWorkers: 2,
     env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },

@@ -32,7 +32,7 @@ import { compileContracts } from './contracts/validate';
 import { problemHandler } from './http/problem-response';
 import { refuseHostileUrl } from './http/url-guard';
 import { routeFallback } from './http/route-fallback';
-import { connectRedis } from './queue/connection';
+import { closeRedis, closeWorker, connectRedis } from './queue/connection';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
@@ -289,11 +289,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         stalledIntervalMs: env.COUNTERSIGN_COMMIT_STALLED_INTERVAL_MS,
       },
     );
-    closers.push(() => commitWorker.close());
+    closers.push(() => closeWorker(commitWorker));
     if (slackClient) {
       const notifier = createSlackNotifier({ db, client: slackClient, config });
       const cardWorker = startCardWorker(notifier, redis, prefix);
-      closers.push(() => cardWorker.close());
+      closers.push(() => closeWorker(cardWorker));
     }
     // Periodic work runs once per period across all instances (advisory lock + period claim in Redis).
     const claim = redisPeriodClaim(redis, prefix, instance);
@@ -353,11 +353,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       configStore?.close();
       await commitQueue.close();
       await cardQueue.close();
-      rateLimiter.close();
-      // QUIT lets replies still in flight arrive (BullMQ's start-up commands on a just-started instance would be
-      // rejected by a hard disconnect, unhandled); bounded, because during an outage nothing answers it.
-      await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
-      redis.disconnect();
+      await rateLimiter.close();
+      // Replies still in flight arrive before the connection goes (src/queue/connection.ts#closeRedis).
+      await closeRedis(redis);
       await closeDb();
     },
   };

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { Problem, isProblem } from '../lib/errors';
-import { redisRetryDelay } from '../queue/connection';
+import { closeRedis, redisRetryDelay } from '../queue/connection';
 
 /**
  * Per-agent request rate limit, shared by every instance through Redis. GCRA (the "leaky bucket as a
@@ -57,7 +57,7 @@ export type RateLimiter = {
   take(agent: RateLimitSubject, cost?: number): Promise<RateLimitState>;
   /** Whether its Redis connection is up now: the optional reads (headers, refunds) do not wait for it. */
   isReady(): boolean;
-  close(): void;
+  close(): Promise<void>;
 };
 
 type RedisWithScript = Redis & {
@@ -113,7 +113,7 @@ export function createRateLimiter(redisUrl: string, opts: { prefix: string; defa
     },
     isReady: () => redis.status === 'ready',
     // QUIT first: a reply still in flight (the script's load at start-up) would otherwise reject unhandled.
-    close: () => void redis.quit().catch(() => redis.disconnect()),
+    close: () => closeRedis(redis),
   };
 }
 

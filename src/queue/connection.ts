@@ -17,3 +17,27 @@ export function redisRetryDelay(times: number): number {
 export function connectRedis(url: string, name = 'countersign'): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, connectionName: name, lazyConnect: false, retryStrategy: redisRetryDelay });
 }
+
+/**
+ * Closes a connection without dropping replies in flight: a client still connecting (an instance closed moments
+ * after it started) is first given the chance to connect, so the commands queued meanwhile are sent and answered
+ * instead of being rejected unhandled ("Connection is closed."); then QUIT, which answers after every earlier
+ * reply. Both waits are bounded by `ms`: during an outage nothing answers, and a close must not hang.
+ */
+export async function closeRedis(client: Redis, ms = 1000): Promise<void> {
+  const bounded = <T>(p: Promise<T>) => Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+  if (client.status === 'connecting' || client.status === 'connect' || client.status === 'reconnecting') {
+    await bounded(new Promise<void>((resolve) => client.once('ready', () => resolve())));
+  }
+  if (client.status === 'ready') await bounded(client.quit().then(() => undefined, () => undefined));
+  client.disconnect();
+}
+
+/**
+ * Closes a BullMQ worker once its connections have finished starting (bounded by `ms`): a worker closed while
+ * its blocking connection still awaits BullMQ's start-up INFO would have that reply rejected unhandled.
+ */
+export async function closeWorker(worker: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, ms = 1000): Promise<void> {
+  await Promise.race([worker.waitUntilReady().catch(() => undefined), new Promise<void>((r) => setTimeout(r, ms).unref())]);
+  await worker.close();
+}
