@@ -3,8 +3,8 @@ import { eq } from 'drizzle-orm';
 import { budgetCounters } from '../../src/db/schema';
 import { parseFileConfig } from '../../src/config/file-config';
 import { APPROVE_ACTION_ID, DENY_ACTION_ID, DENY_REASON_BLOCK, DENY_REASON_INPUT, DENY_VIEW_ID } from '../../src/slack/interaction-ids';
-import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, EXECUTOR_SECRET, actionRequest, eventually } from '../support/harness';
-import { CAROL, ON_CALL_CHANNEL, ON_CALL_USERGROUP, ROBOT, blockText, startSlackHarness, waitForCard, waitForCardState, type SlackHarness } from '../support/slack';
+import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, actionRequest, eventually } from '../support/harness';
+import { CAROL, ON_CALL_CHANNEL, blockText, slackTestConfig, startSlackHarness, waitForCard, waitForCardState, type SlackHarness } from '../support/slack';
 
 const OVERRUN_POLICY = `
 name: overrun-tests
@@ -21,26 +21,13 @@ rules:
     reasoning: Large refunds need on-call.
 `;
 
-function overrunConfig(executorUrl: string) {
-  return parseFileConfig(
-    `
-approver_groups:
-  automation-ops: { channel: ${AUTOMATION_OPS_CHANNEL}, members: [${ALICE}, ${BOB}, ${ROBOT}] }
-  on-call: { channel: ${ON_CALL_CHANNEL}, usergroup: ${ON_CALL_USERGROUP} }
-executors:
-  - name: automation
-    action_classes: ["external_automation.*"]
-    url: ${executorUrl}
-    secret: \${EXECUTOR_SECRET}
-    max_attempts: 3
-    timeout_ms: 2000
-budgets:
+const overrunConfig = (executorUrl: string) =>
+  slackTestConfig(
+    executorUrl,
+    `budgets:
   - { name: refunds, per: agent_day, max: 1000, sum: params.amount, unit: EUR, action_classes: ["external_automation.refund.*"], on_exceed: escalate, via: automation-ops }
-  - { name: credits, per: agent_day, max: 100, sum: params.amount, unit: EUR, action_classes: ["external_automation.credit.*"] }
-`,
-    { EXECUTOR_SECRET },
+  - { name: credits, per: agent_day, max: 100, sum: params.amount, unit: EUR, action_classes: ["external_automation.credit.*"] }`,
   );
-}
 
 let h: SlackHarness;
 beforeAll(async () => {

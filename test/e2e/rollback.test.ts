@@ -7,8 +7,8 @@ import { compensationProblem, buildCompensation } from '../../src/contracts/comp
 import { compileContracts } from '../../src/contracts/validate';
 import { APPROVE_ACTION_ID, ROLLBACK_ACTION_ID } from '../../src/slack/interaction-ids';
 import { describeEvent } from '../../src/audit/timeline';
-import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, EXECUTOR_SECRET, MALLORY, actionRequest, eventually } from '../support/harness';
-import { ON_CALL_CHANNEL, ON_CALL_USERGROUP, ROBOT, blockText, startSlackHarness, waitForCard, type SlackHarness } from '../support/slack';
+import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, MALLORY, actionRequest, eventually } from '../support/harness';
+import { blockText, slackTestConfig, startSlackHarness, waitForCard, type SlackHarness } from '../support/slack';
 
 const ROLLBACK_POLICY = `
 name: rollback-tests
@@ -38,24 +38,7 @@ const CONTRACTS = `
         type: object
         properties: { name: { type: string } }`;
 
-function rollbackConfig(executorUrl: string) {
-  return parseFileConfig(
-    `
-approver_groups:
-  automation-ops: { channel: ${AUTOMATION_OPS_CHANNEL}, members: [${ALICE}, ${BOB}, ${ROBOT}] }
-  on-call: { channel: ${ON_CALL_CHANNEL}, usergroup: ${ON_CALL_USERGROUP} }
-executors:
-  - name: automation
-    action_classes: ["external_automation.*"]
-    url: ${executorUrl}
-    secret: \${EXECUTOR_SECRET}
-    max_attempts: 3
-    timeout_ms: 2000
-${CONTRACTS}
-`,
-    { EXECUTOR_SECRET },
-  );
-}
+const rollbackConfig = (executorUrl: string) => slackTestConfig(executorUrl, CONTRACTS);
 
 let h: SlackHarness;
 beforeAll(async () => {

@@ -64,8 +64,12 @@ rules:
     reasoning: API writes must be answered within seconds.
 `;
 
-/** countersign.yaml for the Slack tests: automation-ops by explicit members, on-call by a Slack user group. */
-export function slackTestConfig(executorUrl: string): FileConfig {
+/**
+ * countersign.yaml for the Slack tests: automation-ops by explicit members, on-call by a Slack user group.
+ * `extra` is appended after the executor: indented 4 spaces it belongs to the executor (e.g. `contracts:`),
+ * unindented it is a top-level section (e.g. `budgets:`).
+ */
+export function slackTestConfig(executorUrl: string, extra = ''): FileConfig {
   return parseFileConfig(
     `
 approver_groups:
@@ -78,6 +82,7 @@ executors:
     secret: \${EXECUTOR_SECRET}
     max_attempts: 3
     timeout_ms: 2000
+${extra}
 `,
     { EXECUTOR_SECRET },
   );
