@@ -10,7 +10,7 @@ import {
   NOTICE_VIEW_ID,
 } from '../../src/slack/interaction-ids';
 import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, MALLORY, actionRequest, eventually } from '../support/harness';
-import { CAROL, ON_CALL_CHANNEL, blockText, startSlackHarness, waitForCard, waitForCardState, type SlackHarness } from '../support/slack';
+import { CAROL, ON_CALL_CHANNEL, blockText, slackTestConfig, startSlackHarness, waitForCard, waitForCardState, type SlackHarness } from '../support/slack';
 
 /** Over 25 targets is denied; over 10 goes to on-call; the rest to automation-ops (two approvals for job runs). */
 const EDITS_POLICY = `
@@ -180,5 +180,48 @@ describe('approve with edits', () => {
     const polled = (await poll).body;
     expect(polled.status).not.toBe('pending_approval');
     expect(polled.edited).toMatchObject({ by: `slack:${BOB}`, params: { name: 'good-name' }, original_params: { name: 'typo-name' } });
+  });
+});
+
+describe('approve with edits, where the executor prepares', () => {
+  let p: SlackHarness;
+  beforeAll(async () => {
+    p = await startSlackHarness({
+      policy: EDITS_POLICY,
+      // The executor, not the params, says how many targets a plan touches: the number of `targets`.
+      executor: {
+        respond: (call) => {
+          if (call.body.mode !== 'prepare') return { status: 200, body: { ok: true } };
+          const targets = ((call.body.params as { targets?: string[] }).targets ?? []).length;
+          return { status: 200, body: { facts: { target_count: targets }, preview: `touches ${targets} targets`, plan: { targets } } };
+        },
+      },
+      configFor: (url) => slackTestConfig(url, `    prepare_url: ${url.replace('/execute', '/prepare')}`),
+    });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('prepares the edit again: its facts decide (a plan over the cap is refused), and the approval binds to the new plan hash', async () => {
+    h = p;
+    const targets = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    const created = await p.post(actionRequest({ params: { name: 'prep', targets: targets(3) } }));
+    expect(created.body.status).toBe('pending_approval');
+    const askedPlan: string = created.body.plan_hash;
+    const { modal } = await openEdit(created.body.id, ALICE);
+
+    // The params say nothing about a count; the executor's plan says 30: denied.
+    const refused = await submitEdit(modal.id, ALICE, { name: 'prep', targets: targets(30) });
+    expect(JSON.parse(refused.body).errors[EDIT_PARAMS_BLOCK]).toMatch(/deny-over-25/);
+
+    await submitEdit(modal.id, ALICE, { name: 'prep', targets: targets(2) });
+    await eventually(async () => ((await p.status(created.body.id)) === 'committed' ? true : null), 15_000, 'committed');
+    const view = (await p.get(`/v1/actions/${created.body.id}`)).body;
+    expect(view.plan_hash).not.toBe(askedPlan);
+    expect(view.prepared).toMatchObject({ facts: { target_count: 2 }, preview: 'touches 2 targets' });
+    const commit = p.executor.calls.find((c) => c.body.mode === undefined && c.body.action_id === created.body.id)!;
+    expect(commit.body).toMatchObject({ plan_hash: view.plan_hash, payload_hash: view.payload_hash, params: { targets: targets(2) } });
+    expect((await p.events(created.body.id, 'action.edited'))[0]!.data).toMatchObject({ plan_hash: view.plan_hash });
   });
 });
