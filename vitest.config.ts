@@ -17,6 +17,7 @@ export default defineConfig({
     },
     pool: 'forks',
     maxWorkers: 2,
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+    // COUNTERSIGN_FROM_SOURCE: the CLI processes tests start run src/ through tsx, not the last build (bin/countersign.js).
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', COUNTERSIGN_FROM_SOURCE: '1' },
   },
 });

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { parseEnv, type Env } from '../config/env';
 import { startLocal } from '../embedded/start';
 import { parseFlags, processIo, type CliIo } from './io';
@@ -129,14 +128,4 @@ async function until(url: string, auth: Record<string, string>, id: string, done
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${id}`);
     await new Promise((r) => setTimeout(r, 300));
   }
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runDemo(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`${(e as Error).message}\n`);
-      process.exit(1);
-    },
-  );
 }

@@ -1,8 +1,16 @@
+import type { Env } from '../config/env';
+import type { OperatorHandle } from './operator-db';
+
 /** The CLI's view of the terminal; commands take it so tests can capture their output. */
 export type CliIo = {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   readStdin: () => Promise<string>;
+  /**
+   * Set when a running server runs the command for an operator (its admin channel, src/cli/admin-channel.ts):
+   * the server's open database and configuration, and the operator who asked.
+   */
+  context?: { database: OperatorHandle; env: Env; operator: string };
 };
 
 export const processIo: CliIo = {

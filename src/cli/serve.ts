@@ -1,5 +1,7 @@
 import { parseEnv } from '../config/env';
-import { startLocal } from '../embedded/start';
+import { startLocal, StartAborted, type Running } from '../embedded/start';
+import { startAdminChannel } from './admin-channel';
+import { runCli } from './main';
 import { logger } from '../lib/logger';
 import { parseFlags, type CliIo } from './io';
 
@@ -12,8 +14,37 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
   guardPostgresDriverCrash();
   const { flags } = parseFlags(argv);
   const env = parseEnv();
-  // What is not configured is started here: embedded PostgreSQL, a private Redis, sandbox mode (src/embedded).
-  const app = await startLocal(env, { api: !flags['worker-only'], workers: !flags['api-only'], migrate: flags.migrate !== 'false', say: io.stdout });
+  // Ctrl-C while starting stops the start at once: what was started is stopped, the data directory left usable.
+  const starting = new AbortController();
+  const interrupt = () => starting.abort();
+  process.once('SIGTERM', interrupt);
+  process.once('SIGINT', interrupt);
+  let app: Running;
+  try {
+    // What is not configured is started here: embedded PostgreSQL, a private Redis, sandbox mode (src/embedded).
+    app = await startLocal(env, {
+      api: !flags['worker-only'],
+      workers: !flags['api-only'],
+      migrate: flags.migrate !== 'false',
+      say: io.stdout,
+      signal: starting.signal,
+    });
+  } catch (e) {
+    if (!(e instanceof StartAborted)) throw e;
+    io.stdout('start-up interrupted; stopped what had started');
+    // initdb may still be running inside this process: it is given up on (the next start begins it again).
+    setTimeout(() => process.exit(130), 100).unref();
+    return 130;
+  } finally {
+    process.off('SIGTERM', interrupt);
+    process.off('SIGINT', interrupt);
+  }
+  // With the embedded database open here, operator commands (countersign agents list, …) come through this.
+  const channel = app.embedded.database
+    ? await startAdminChannel(app.dataDir, (req, channelIo) =>
+        runCli(req.argv, { ...channelIo, context: { database: { db: app.db, sql: null }, env: app.env, operator: req.operator } }),
+      )
+    : null;
   io.stdout(`countersign listening on ${app.url}`);
   logger.info({ url: app.url }, 'countersign started');
   const code = await new Promise<number>((resolve) => {
@@ -24,17 +55,19 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
         process.exit(1);
       }, env.COUNTERSIGN_SHUTDOWN_DEADLINE_MS);
       deadline.unref();
-      app.close().then(
-        () => {
-          clearTimeout(deadline);
-          logger.info('shut down cleanly');
-          resolve(0);
-        },
-        (err) => {
-          logger.error({ err }, 'error during shutdown');
-          resolve(1);
-        },
-      );
+      Promise.resolve(channel?.close())
+        .then(() => app.close())
+        .then(
+          () => {
+            clearTimeout(deadline);
+            logger.info('shut down cleanly');
+            resolve(0);
+          },
+          (err) => {
+            logger.error({ err }, 'error during shutdown');
+            resolve(1);
+          },
+        );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

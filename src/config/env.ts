@@ -39,6 +39,8 @@ export const envSchema = z.object({
    */
   COUNTERSIGN_DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Read by src/lib/logger.ts when it loads: pretty lines on a terminal, JSON otherwise, unless set. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
   COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** BullMQ lock on an active commit job; a killed worker's job is picked up again after it lapses. */

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { CHANNEL_FILE, channelFileSchema, type ChannelFrame, type ChannelRequest } from './admin-channel';
+import type { CliIo } from './io';
+
+/** Path arguments are resolved here: the server runs the command in its own working directory. */
+function absolutePaths(argv: string[]): string[] {
+  const out = [...argv];
+  const abs = (p: string) => (p === '-' || isAbsolute(p) ? p : resolve(p));
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === '--out' && out[i + 1] !== undefined) out[i + 1] = abs(out[i + 1]!);
+    else if (out[i]!.startsWith('--out=')) out[i] = `--out=${abs(out[i]!.slice(6))}`;
+  }
+  // `policy replay DIR`: the candidate bundle is read by the server.
+  if (out[0] === 'policy' && out[1] === 'replay' && out[2] && !out[2].startsWith('--')) out[2] = abs(out[2]);
+  return out;
+}
+
+/**
+ * Runs an operator command in the server that holds the embedded database, through its admin channel, printing
+ * its output as it comes. Returns the command's exit code.
+ */
+export async function forwardToServer(dataDir: string, holderPid: number, argv: string[], operator: string, io: CliIo): Promise<number> {
+  let channel;
+  try {
+    channel = channelFileSchema.parse(JSON.parse(readFileSync(join(dataDir, CHANNEL_FILE), 'utf8')));
+  } catch {
+    channel = null;
+  }
+  if (!channel || channel.pid !== holderPid) {
+    io.stderr(`the Countersign running as pid ${holderPid} holds ${dataDir} but is not ready for operator commands yet (it is starting or stopping); try again in a moment`);
+    return 1;
+  }
+  const request: ChannelRequest = { argv: absolutePaths(argv), operator };
+  let res: Response;
+  try {
+    res = await fetch(`${channel.url}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${channel.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+  } catch (e) {
+    io.stderr(`could not reach the running Countersign (pid ${holderPid}) at ${channel.url}: ${(e as Error).message}; is it stopping?`);
+    return 1;
+  }
+  if (!res.ok || !res.body) {
+    io.stderr(`the running Countersign refused the command (HTTP ${res.status}): ${(await res.text()).trim()}`);
+    return 1;
+  }
+  let exit: number | null = null;
+  let pending = '';
+  const decoder = new TextDecoder();
+  const take = (line: string) => {
+    if (!line) return;
+    const frame = JSON.parse(line) as ChannelFrame;
+    if ('stdout' in frame) io.stdout(frame.stdout);
+    else if ('stderr' in frame) io.stderr(frame.stderr);
+    else exit = frame.exit;
+  };
+  for await (const chunk of res.body) {
+    pending += decoder.decode(chunk as Uint8Array, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      take(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+    }
+  }
+  take(pending);
+  if (exit === null) {
+    io.stderr('the running Countersign stopped before the command finished; check with `countersign audit show` or run it again');
+    return 1;
+  }
+  return exit;
+}
