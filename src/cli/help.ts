@@ -10,7 +10,8 @@ usage:
   countersign demo [--url URL] [--wait SECONDS]        play an agent against a running sandbox (npm run demo)
   countersign migrate                                  apply database migrations (DATABASE_URL)
   countersign agents create|list|set|rotate|revoke …   manage agent identities and their tokens
-  countersign kill AGENT|--all / resume AGENT          the kill switch
+  countersign kill AGENT|--all                         the kill switch: suspend, revoke tokens, cancel work
+  countersign resume AGENT                             lift the suspension
   countersign admins create|list|revoke …              operator credentials for /v1/admin
   countersign policy eval|explain|test|lint|replay …   policy tools
   countersign policy rollout status|promote|rollback …  a candidate bundle in shadow, checkpoints, promotion

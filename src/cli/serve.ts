@@ -32,9 +32,10 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
   } catch (e) {
     if (!(e instanceof StartAborted)) throw e;
     io.stdout('start-up interrupted; stopped what had started');
-    // initdb may still be running inside this process: it is given up on (the next start begins it again).
-    setTimeout(() => process.exit(130), 100).unref();
-    return 130;
+    // initdb may still be running inside this process: it is given up on (the next start begins it again),
+    // and what it wrote is removed in the same tick as the exit, so it cannot write more.
+    e.settle();
+    process.exit(130);
   } finally {
     process.off('SIGTERM', interrupt);
     process.off('SIGINT', interrupt);

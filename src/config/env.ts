@@ -23,6 +23,8 @@ export const envSchema = z.object({
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('countersign'),
   COUNTERSIGN_DATA_DIR: z.string().default('.countersign'),
+  /** The embedded database's first start copies this cluster (default: the one npm run build made); `none`: initdb. */
+  COUNTERSIGN_PGDATA_TEMPLATE: z.string().optional(),
   /** Default per-agent request rate limit (agents.rate_limit_per_minute overrides it). */
   COUNTERSIGN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** Long polls (`GET /v1/actions/:id?wait=`, MCP `wait_seconds`) one agent, and all agents, may hold open per instance. */

@@ -29,6 +29,11 @@ export type LocalOptions = Pick<StartOptions, 'api' | 'workers' | 'reconcileEver
 };
 
 export class StartAborted extends Error {
+  /**
+   * Removes what a step still running in this process may yet write (initdb goes on in the background until
+   * the process exits): call it right before exiting, in the same tick.
+   */
+  settle: () => void = () => {};
   constructor() {
     super('start-up interrupted');
   }
@@ -79,6 +84,10 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
     if (ms >= 1000) say(`  done in ${(ms / 1000).toFixed(1)} s`);
     return result;
   };
+  const pgdataBuilding = buildingDir(join(dataDir, 'pgdata'));
+  const settle = () => {
+    if (!env.DATABASE_URL) rmSync(pgdataBuilding, { recursive: true, force: true });
+  };
   try {
     let effective: Env = env;
     if (!env.DATABASE_URL || !env.REDIS_URL) {
@@ -91,7 +100,8 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
     let appOwnsDatabase = false;
     if (!env.DATABASE_URL) {
       const pgdata = join(dataDir, 'pgdata');
-      const template = opts.template === undefined ? TEMPLATE_DIR : opts.template;
+      const configured = env.COUNTERSIGN_PGDATA_TEMPLATE === 'none' ? null : env.COUNTERSIGN_PGDATA_TEMPLATE;
+      const template = opts.template !== undefined ? opts.template : configured !== undefined ? configured : TEMPLATE_DIR;
       // A first start interrupted while building the database leaves no half-made cluster behind.
       stack.push(() => rmSync(buildingDir(pgdata), { recursive: true, force: true }));
       const label = isInitialised(pgdata)
@@ -138,6 +148,7 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
       effective = { ...effective, ...sandbox.slackEnv };
     }
 
+    say(`starting the ${[opts.api !== false && 'API', opts.workers !== false && 'workers', sandbox && 'sandbox'].filter(Boolean).join(', ')}…`);
     const starting = startCountersign(effective, {
       api: opts.api,
       workers: opts.workers,
@@ -189,6 +200,7 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
     return { ...app, embedded: { database: Boolean(database), redis: Boolean(redis) }, sandbox, demoToken, env: effective, dataDir, close: closeAll };
   } catch (e) {
     await unwind();
+    if (e instanceof StartAborted) e.settle = settle;
     throw e;
   }
 }
