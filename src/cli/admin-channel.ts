@@ -14,7 +14,13 @@ import type { CliIo } from './io';
  */
 export const CHANNEL_FILE = 'admin-channel.json';
 
-export const channelFileSchema = z.object({ url: z.string().url(), token: z.string().min(32), pid: z.number().int().positive() });
+export const channelFileSchema = z.object({
+  url: z.string().url(),
+  token: z.string().min(32),
+  pid: z.number().int().positive(),
+  /** Where the server's API listens: `countersign demo` finds the running sandbox by it. */
+  app_url: z.string().url().optional(),
+});
 export type ChannelFile = z.infer<typeof channelFileSchema>;
 
 export const channelRequestSchema = z.object({
@@ -31,7 +37,11 @@ const CHANNEL_COMMANDS = new Set(['agents', 'admins', 'kill', 'resume', 'policy'
 
 export type AdminChannel = { url: string; close(): Promise<void> };
 
-export async function startAdminChannel(dataDir: string, run: (req: ChannelRequest, io: CliIo) => Promise<number>): Promise<AdminChannel> {
+export async function startAdminChannel(
+  dataDir: string,
+  run: (req: ChannelRequest, io: CliIo) => Promise<number>,
+  opts: { appUrl?: string } = {},
+): Promise<AdminChannel> {
   const token = randomBytes(32).toString('base64url');
   const expected = Buffer.from(`Bearer ${token}`);
   const server = createServer((req, res) => {
@@ -97,7 +107,7 @@ export async function startAdminChannel(dataDir: string, run: (req: ChannelReque
   const file = join(dataDir, CHANNEL_FILE);
   // Written whole and private before it is visible: a reader never sees half a credential.
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ url, token, pid: process.pid } satisfies ChannelFile), { mode: 0o600 });
+  writeFileSync(tmp, JSON.stringify({ url, token, pid: process.pid, ...(opts.appUrl ? { app_url: opts.appUrl } : {}) } satisfies ChannelFile), { mode: 0o600 });
   chmodSync(tmp, 0o600);
   renameSync(tmp, file);
   return {
@@ -112,4 +122,14 @@ export async function startAdminChannel(dataDir: string, run: (req: ChannelReque
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The channel of the live server holding `dataDir`, or null (none running, or not ready). */
+export function readChannel(dataDir: string, holderPid: number): ChannelFile | null {
+  try {
+    const channel = channelFileSchema.parse(JSON.parse(readFileSync(join(dataDir, CHANNEL_FILE), 'utf8')));
+    return channel.pid === holderPid ? channel : null;
+  } catch {
+    return null;
+  }
 }

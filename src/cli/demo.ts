@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseEnv, type Env } from '../config/env';
+import { resolve } from 'node:path';
+import { dataDirHolder } from '../embedded/data-dir';
 import { startLocal } from '../embedded/start';
+import { readChannel } from './admin-channel';
 import { parseFlags, processIo, type CliIo } from './io';
 
 type Step = { label: string; body: Record<string, unknown> };
@@ -56,7 +59,8 @@ function describe(view: Record<string, any>): string {
 }
 
 /**
- * `npm run demo`: plays an agent against a sandbox — at --url, else at HOST:PORT, else one it starts —
+ * `npm run demo`: plays an agent against a sandbox — at --url, else the one running on COUNTERSIGN_DATA_DIR, else at
+ * HOST:PORT, else one it starts —
  * sending an action that is allowed, one that is denied and one that needs a human, and printing each outcome.
  */
 export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = parseEnv()): Promise<number> {
@@ -64,6 +68,18 @@ export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = 
   const waitMs = Number(flags.wait ?? 600) * 1000;
   let url = typeof flags.url === 'string' ? flags.url.replace(/\/$/, '') : `http://${env.HOST}:${env.PORT}`;
   let started: Awaited<ReturnType<typeof startLocal>> | null = null;
+  // A Countersign already running on this data directory (npm start, whatever its PORT) is the one to use.
+  const dataDir = resolve(env.COUNTERSIGN_DATA_DIR);
+  const holder = typeof flags.url === 'string' ? null : dataDirHolder(dataDir);
+  if (holder !== null) {
+    const running = readChannel(dataDir, holder)?.app_url;
+    if (!running) {
+      io.stderr(`a Countersign (pid ${holder}) is running on ${dataDir} but is not ready yet (or keeps no API); try again in a moment, or pass --url`);
+      return 1;
+    }
+    if (running !== url) io.stdout(`found the Countersign running on ${dataDir} at ${running}`);
+    url = running;
+  }
   const status = await reachable(url);
   if (status === 404) {
     io.stderr(`the Countersign at ${url} is not in sandbox mode (it has Slack credentials); run the demo against a sandbox`);

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
-import { CHANNEL_FILE, channelFileSchema, type ChannelFrame, type ChannelRequest } from './admin-channel';
+import { isAbsolute, resolve } from 'node:path';
+import { readChannel, type ChannelFrame, type ChannelRequest } from './admin-channel';
 import type { CliIo } from './io';
 
 /** Path arguments are resolved here: the server runs the command in its own working directory. */
@@ -21,13 +20,8 @@ function absolutePaths(argv: string[]): string[] {
  * its output as it comes. Returns the command's exit code.
  */
 export async function forwardToServer(dataDir: string, holderPid: number, argv: string[], operator: string, io: CliIo): Promise<number> {
-  let channel;
-  try {
-    channel = channelFileSchema.parse(JSON.parse(readFileSync(join(dataDir, CHANNEL_FILE), 'utf8')));
-  } catch {
-    channel = null;
-  }
-  if (!channel || channel.pid !== holderPid) {
+  const channel = readChannel(dataDir, holderPid);
+  if (!channel) {
     io.stderr(`the Countersign running as pid ${holderPid} holds ${dataDir} but is not ready for operator commands yet (it is starting or stopping); try again in a moment`);
     return 1;
   }

@@ -44,6 +44,7 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
   const channel = app.embedded.database
     ? await startAdminChannel(app.dataDir, (req, channelIo) =>
         runCli(req.argv, { ...channelIo, context: { database: { db: app.db, sql: null }, env: app.env, operator: req.operator } }),
+        { appUrl: app.url },
       )
     : null;
   io.stdout(`countersign listening on ${app.url}`);

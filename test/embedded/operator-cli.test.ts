@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNEL_FILE } from '../../src/cli/admin-channel';
 import type { CliIo } from '../../src/cli/io';
 import { runCli } from '../../src/cli/main';
+import { runDemo } from '../../src/cli/demo';
+import { parseEnv } from '../../src/config/env';
 import { startServe, type ServeProcess } from '../support/process';
 
 // The operator CLI in the default setup (no DATABASE_URL): through the running server's admin channel while it
@@ -89,6 +91,18 @@ describe('operator commands while a server holds the embedded database', () => {
     const ok = await fetch(`${channel.url}/run`, { method: 'POST', headers: auth, body });
     expect(ok.headers.get('content-type')).toBe('application/x-ndjson');
     expect((await ok.text()).trim().split('\n').at(-1)).toBe('{"exit":0}');
+  });
+
+  it('npm run demo finds this server by its data directory, whatever PORT says, instead of starting another', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: CliIo = { stdout: (s) => void out.push(s), stderr: (s) => void err.push(s), readStdin: async () => '' };
+    const code = await runDemo(['--wait', '0'], io, parseEnv({ COUNTERSIGN_DATA_DIR: dataDir, PORT: '9' }));
+    expect(err).toEqual([]);
+    expect(code).toBe(0);
+    expect(out[0]).toBe(`found the Countersign running on ${dataDir} at ${server.url}`);
+    expect(out.join('\n')).toMatch(/escalated \(creates a workflow\)[\s\S]*→ needs approval/);
+    expect(out.join('\n')).not.toContain('starting one');
   });
 
   it('when the holder is not ready for commands (starting or stopping), says so and what to do', async () => {
