@@ -111,7 +111,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         { kid: signingKey.kid },
         keyProtection.passphrase
           ? 'the receipt signing key is stored unencrypted: run `countersign keys rotate` to replace it with an encrypted one'
-          : 'the receipt signing key is stored unencrypted: set COUNTERSIGN_RECEIPT_KEY_PASSPHRASE and run `countersign keys rotate`',
+          : // Both steps work in every setup: the server must hold the passphrase to sign with an encrypted key, and
+            // `keys rotate` reaches the embedded database through the running server (src/cli/admin-channel.ts).
+            'the receipt signing key is stored unencrypted: restart with COUNTERSIGN_RECEIPT_KEY_PASSPHRASE set, then run `countersign keys rotate`',
       );
     }
   }

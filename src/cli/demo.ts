@@ -93,6 +93,16 @@ export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = 
     io.stdout(`no sandbox at ${url}; starting one (Ctrl-C stops it)…`);
     started = await startLocal(env, { say: io.stdout });
     url = started.url;
+    // `countersign audit …` in another terminal reaches the database this process now holds.
+    const { startOperatorChannel } = await import('./serve');
+    const channel = await startOperatorChannel(started);
+    if (channel) {
+      const close = started.close;
+      started.close = async () => {
+        await channel.close();
+        await close();
+      };
+    }
   }
   try {
     const minted = await fetch(`${url}/sandbox/demo-agent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

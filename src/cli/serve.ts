@@ -1,6 +1,6 @@
 import { parseEnv } from '../config/env';
 import { startLocal, StartAborted, type Running } from '../embedded/start';
-import { startAdminChannel } from './admin-channel';
+import { startAdminChannel, type AdminChannel } from './admin-channel';
 import { runCli } from './main';
 import { logger } from '../lib/logger';
 import { parseFlags, type CliIo } from './io';
@@ -40,13 +40,7 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
     process.off('SIGTERM', interrupt);
     process.off('SIGINT', interrupt);
   }
-  // With the embedded database open here, operator commands (countersign agents list, …) come through this.
-  const channel = app.embedded.database
-    ? await startAdminChannel(app.dataDir, (req, channelIo) =>
-        runCli(req.argv, { ...channelIo, context: { database: { db: app.db, sql: null }, env: app.env, operator: req.operator } }),
-        { appUrl: app.url },
-      )
-    : null;
+  const channel = await startOperatorChannel(app);
   io.stdout(`countersign listening on ${app.url}`);
   logger.info({ url: app.url }, 'countersign started');
   const code = await new Promise<number>((resolve) => {
@@ -77,6 +71,19 @@ export async function serve(argv: string[], io: CliIo): Promise<number> {
   // Everything is closed; a stray handle (a library timer, a half-open socket) must not keep the process up.
   setTimeout(() => process.exit(code), 2000).unref();
   return code;
+}
+
+/**
+ * With the embedded database open in this process, operator commands (countersign agents list, …) come through
+ * the admin channel and run here, on this database (null when the database is not the embedded one).
+ */
+export async function startOperatorChannel(app: Running): Promise<AdminChannel | null> {
+  if (!app.embedded.database) return null;
+  return startAdminChannel(
+    app.dataDir,
+    (req, channelIo) => runCli(req.argv, { ...channelIo, context: { database: { db: app.db, sql: null }, env: app.env, operator: req.operator } }),
+    { appUrl: app.url },
+  );
 }
 
 /**

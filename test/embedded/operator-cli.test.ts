@@ -136,6 +136,22 @@ describe('operator commands with no server running', () => {
     expect(existsSync(join(dataDir, 'countersign.pid'))).toBe(false);
   }, 120_000);
 
+  it("the start-up warning's advice works here: restart with a passphrase, then `countersign keys rotate`", async () => {
+    const passphrase = 'p'.repeat(40);
+    const again = await startServe('embedded-again', [], { COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn', COUNTERSIGN_RECEIPT_KEY_PASSPHRASE: passphrase }, 120_000);
+    try {
+      expect(again.output()).toContain('the receipt signing key is stored unencrypted: restart with COUNTERSIGN_RECEIPT_KEY_PASSPHRASE set, then run `countersign keys rotate`');
+      // The operator's shell need not know the passphrase: the server rotates with its own.
+      const rotated = await cli('keys', 'rotate');
+      expect(rotated.code).toBe(0);
+      expect(rotated.stdout).toMatch(/^new signing key ed25519-\w+ \(encrypted\)/);
+      const list = await cli('keys', 'list');
+      expect(list.stdout).toMatch(/^ed25519-\w+\tsigning\tencrypted\t/m);
+    } finally {
+      await again.stop();
+    }
+  }, 180_000);
+
   it('without any database, say how to get one', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'cs-opcli-empty-'));
     process.env.COUNTERSIGN_DATA_DIR = empty;
