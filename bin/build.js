@@ -4,38 +4,99 @@
 // `.ts`; Node's ESM loader needs real file names, so each relative import is rewritten to the `.js` file tsc
 // emits for it (a compiler transform, not text substitution). Static files beside the sources are copied, and
 // the embedded database's template is made (`--no-template` skips it).
-import { cpSync, existsSync, rmSync, statSync } from 'node:fs';
+//
+// Nothing is done when dist/ is newer than every input (`--force` rebuilds): npm runs `prepare` again on
+// `npx countersign …` in this directory. A build is made beside dist/ and swapped in whole, so a running
+// Countersign or CLI never sees a half-built dist/.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'dist');
+const building = join(root, 'dist.building');
+const STAMP = '.build-stamp';
 /** Directories of files that are not compiled but served or read at run time, relative to src/. */
 const STATIC = ['sandbox/public'];
+/** What a build reads: when none of it is newer than the last build's stamp, dist/ is up to date. */
+const INPUTS = ['src', 'drizzle', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json', 'bin/build.js'];
+const withTemplate = !process.argv.includes('--no-template');
 
+function newestMtime(path) {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(st.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
+}
+
+/** The migrations a template was made from: a template is reused while they are the same. */
+function migrationsHash() {
+  const h = createHash('sha256');
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else h.update(name).update(readFileSync(p));
+    }
+  };
+  walk(join(root, 'drizzle'));
+  return h.digest('hex');
+}
+
+const stamp = statSync(join(outDir, STAMP), { throwIfNoEntry: false });
+const templateReady = !withTemplate || existsSync(join(outDir, 'pgdata-template', 'PG_VERSION'));
+if (!process.argv.includes('--force') && stamp && templateReady && Math.max(...INPUTS.map((p) => newestMtime(join(root, p)))) < stamp.mtimeMs) {
+  process.stderr.write('dist/ is up to date (npm run build -- --force rebuilds it)\n');
+  process.exit(0);
+}
+
+// Loaded only when there is something to build (it takes a moment to load).
+const { default: ts } = await import('typescript');
 const started = Date.now();
 const configPath = join(root, 'tsconfig.build.json');
-const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail([d]) });
+const parsed = ts.getParsedCommandLineOfConfigFile(configPath, { outDir: building }, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail([d]) });
 if (!parsed) process.exit(1);
 if (parsed.errors.length) fail(parsed.errors);
 
-rmSync(outDir, { recursive: true, force: true });
+rmSync(building, { recursive: true, force: true });
 const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
 const result = program.emit(undefined, undefined, undefined, false, { before: [rewriteRelativeImports] });
 const diagnostics = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics];
 if (diagnostics.length) fail(diagnostics);
-for (const dir of STATIC) cpSync(join(root, 'src', dir), join(outDir, dir), { recursive: true });
+for (const dir of STATIC) cpSync(join(root, 'src', dir), join(building, dir), { recursive: true });
 process.stderr.write(`compiled src/ into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 
 // The embedded database's template: initdb and the migrations run once here instead of on a first start.
-if (!process.argv.includes('--no-template')) {
-  const t = Date.now();
-  process.stderr.write('making the embedded database template (dist/pgdata-template)…\n');
-  const { buildTemplate } = await import(new URL('../dist/embedded/database.js', import.meta.url).href);
-  await buildTemplate();
-  process.stderr.write(`  done in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+if (withTemplate) {
+  const hash = migrationsHash();
+  const previous = join(outDir, 'pgdata-template');
+  const target = join(building, 'pgdata-template');
+  let previousHash = null;
+  try {
+    previousHash = readFileSync(join(outDir, 'pgdata-template.migrations'), 'utf8').trim();
+  } catch {
+    /* none */
+  }
+  if (previousHash === hash && existsSync(join(previous, 'PG_VERSION'))) {
+    cpSync(previous, target, { recursive: true });
+    process.stderr.write('kept the embedded database template (the migrations have not changed)\n');
+  } else {
+    const t = Date.now();
+    process.stderr.write('making the embedded database template (dist/pgdata-template)…\n');
+    const { buildTemplate } = await import(new URL(`file://${join(building, 'embedded/database.js')}`).href);
+    await buildTemplate(target);
+    process.stderr.write(`  done in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+  }
+  writeFileSync(join(building, 'pgdata-template.migrations'), `${hash}\n`);
 }
+writeFileSync(join(building, STAMP), `${new Date().toISOString()}\n`);
+// Swapped in whole: the old dist/ is moved aside first, then removed.
+const old = join(root, 'dist.old');
+rmSync(old, { recursive: true, force: true });
+if (existsSync(outDir)) renameSync(outDir, old);
+renameSync(building, outDir);
+rmSync(old, { recursive: true, force: true });
 
 function fail(diags) {
   const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
