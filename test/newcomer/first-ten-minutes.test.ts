@@ -84,7 +84,7 @@ describe('the first ten minutes, on a fresh clone', () => {
     expect(existsSync(join(clone, 'dist/pgdata-template/PG_VERSION'))).toBe(true);
     const { stdout } = await run('npx', ['countersign', '--help'], { cwd: clone, env: shellEnv() });
     expect(stdout).toContain('countersign serve');
-  });
+  }, 180_000);
 
   it('npm start, npm run demo, Approve in the browser, audit verify and audit show while it runs; Ctrl-C stops it cleanly', async () => {
     const server = terminal('npm', ['start'], shellEnv({ PORT: String(port) }));
