@@ -30,8 +30,8 @@ beforeAll(async () => {
   delete process.env.DATABASE_URL;
   process.env.COUNTERSIGN_DATA_DIR = dataDir;
   process.env.COUNTERSIGN_OPERATOR = 'ada';
-  server = await startServe('embedded', [], { COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn' }, 120_000);
-}, 180_000);
+  server = await startServe('embedded', [], { COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn' }, 300_000);
+}, 320_000);
 afterAll(async () => {
   await server?.stop();
   for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
@@ -138,19 +138,21 @@ describe('operator commands with no server running', () => {
 
   it("the start-up warning's advice works here: restart with a passphrase, then `countersign keys rotate`", async () => {
     const passphrase = 'p'.repeat(40);
-    const again = await startServe('embedded-again', [], { COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn', COUNTERSIGN_RECEIPT_KEY_PASSPHRASE: passphrase }, 120_000);
+    const again = await startServe('embedded-again', [], { COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', DATABASE_URL: '', REDIS_URL: '', LOG_LEVEL: 'warn', COUNTERSIGN_RECEIPT_KEY_PASSPHRASE: passphrase }, 300_000);
     try {
-      expect(again.output()).toContain('the receipt signing key is stored unencrypted: restart with COUNTERSIGN_RECEIPT_KEY_PASSPHRASE set, then run `countersign keys rotate`');
+      // Without a passphrase the first start said to restart with one; with it, this start says to rotate.
+      expect(server.output()).toContain('the receipt signing key is stored unencrypted: restart with COUNTERSIGN_RECEIPT_KEY_PASSPHRASE set, then run `countersign keys rotate`');
+      expect(again.output()).toContain('the receipt signing key is stored unencrypted: run `countersign keys rotate` to replace it with an encrypted one');
       // The operator's shell need not know the passphrase: the server rotates with its own.
       const rotated = await cli('keys', 'rotate');
-      expect(rotated.code).toBe(0);
+      expect(rotated.code, `${rotated.stderr}\n${again.output().slice(-3000)}`).toBe(0);
       expect(rotated.stdout).toMatch(/^new signing key ed25519-\w+ \(encrypted\)/);
       const list = await cli('keys', 'list');
       expect(list.stdout).toMatch(/^ed25519-\w+\tsigning\tencrypted\t/m);
     } finally {
       await again.stop();
     }
-  }, 180_000);
+  }, 400_000);
 
   it('without any database, say how to get one', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'cs-opcli-empty-'));
