@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { CliIo } from './io';
 
@@ -26,6 +26,8 @@ export type ChannelFile = z.infer<typeof channelFileSchema>;
 export const channelRequestSchema = z.object({
   argv: z.array(z.string().max(10_000)).min(1).max(100),
   operator: z.string().min(1).max(200),
+  /** The operator's working directory, absolute: where a command writes what it writes by default. */
+  cwd: z.string().max(4096).refine((p) => isAbsolute(p), 'an absolute path').optional(),
 });
 export type ChannelRequest = z.infer<typeof channelRequestSchema>;
 
@@ -33,7 +35,7 @@ export type ChannelRequest = z.infer<typeof channelRequestSchema>;
 export type ChannelFrame = { stdout: string } | { stderr: string } | { exit: number };
 
 /** Commands the channel runs: those that need the database. `serve`, `demo`, `migrate` are refused. */
-const CHANNEL_COMMANDS = new Set(['agents', 'admins', 'kill', 'resume', 'policy', 'audit', 'keys']);
+const CHANNEL_COMMANDS = new Set(['agents', 'admins', 'kill', 'resume', 'policy', 'audit', 'keys', 'review', 'matrix', 'config', 'drill']);
 
 export type AdminChannel = { url: string; close(): Promise<void> };
 

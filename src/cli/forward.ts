@@ -2,16 +2,28 @@ import { isAbsolute, resolve } from 'node:path';
 import { readChannel, type ChannelFrame, type ChannelRequest } from './admin-channel';
 import type { CliIo } from './io';
 
-/** Path arguments are resolved here: the server runs the command in its own working directory. */
-function absolutePaths(argv: string[]): string[] {
+/** Flags whose value is a file or directory (a URL is left alone: `--keys URL|FILE`, `--url`). */
+const PATH_FLAGS = new Set(['out', 'file', 'anchors', 'keys', 'config', 'policies', 'candidate']);
+
+/**
+ * Path arguments are resolved here: the server runs the command in its own working directory. The operator's
+ * working directory goes along too, for what a command writes by default (`drill` into ./drill-reports).
+ */
+export function absolutePaths(argv: string[]): string[] {
   const out = [...argv];
-  const abs = (p: string) => (p === '-' || isAbsolute(p) ? p : resolve(p));
+  const abs = (p: string) => (p === '-' || isAbsolute(p) || /^https?:\/\//.test(p) ? p : resolve(p));
   for (let i = 0; i < out.length; i++) {
-    if (out[i] === '--out' && out[i + 1] !== undefined) out[i + 1] = abs(out[i + 1]!);
-    else if (out[i]!.startsWith('--out=')) out[i] = `--out=${abs(out[i]!.slice(6))}`;
+    const a = out[i]!;
+    if (!a.startsWith('--')) continue;
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq > 0 ? eq : undefined);
+    if (!PATH_FLAGS.has(name)) continue;
+    if (eq > 0) out[i] = `--${name}=${abs(a.slice(eq + 1))}`;
+    else if (out[i + 1] !== undefined && !out[i + 1]!.startsWith('--')) out[i + 1] = abs(out[++i]!);
   }
-  // `policy replay DIR`: the candidate bundle is read by the server.
-  if (out[0] === 'policy' && out[1] === 'replay' && out[2] && !out[2].startsWith('--')) out[2] = abs(out[2]);
+  // `policy replay DIR` (the candidate bundle) and `config check FILE` are read by the server.
+  const positional = (out[0] === 'policy' && out[1] === 'replay') || (out[0] === 'config' && out[1] === 'check');
+  if (positional && out[2] && !out[2].startsWith('--')) out[2] = abs(out[2]);
   return out;
 }
 
@@ -25,7 +37,7 @@ export async function forwardToServer(dataDir: string, holderPid: number, argv: 
     io.stderr(`the Countersign running as pid ${holderPid} holds ${dataDir} but is not ready for operator commands yet (it is starting or stopping); try again in a moment`);
     return 1;
   }
-  const request: ChannelRequest = { argv: absolutePaths(argv), operator };
+  const request: ChannelRequest = { argv: absolutePaths(argv), operator, cwd: process.cwd() };
   let res: Response;
   try {
     res = await fetch(`${channel.url}/run`, {

@@ -81,7 +81,7 @@ export async function startOperatorChannel(app: Running): Promise<AdminChannel |
   if (!app.embedded.database) return null;
   return startAdminChannel(
     app.dataDir,
-    (req, channelIo) => runCli(req.argv, { ...channelIo, context: { database: { db: app.db, sql: null }, env: app.env, operator: req.operator } }),
+    (req, channelIo) => runCli(req.argv, { ...channelIo, context: { database: { db: app.db, sql: null }, env: app.env, config: app.config, operator: req.operator, ...(req.cwd ? { cwd: req.cwd } : {}) } }),
     { appUrl: app.url },
   );
 }

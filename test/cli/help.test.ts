@@ -44,9 +44,21 @@ const COMMANDS: string[][] = [
   ['audit', 'show'],
   ['audit', 'export'],
   ['audit', 'verify-receipt'],
+  ['policy', 'rollout'],
+  ['policy', 'rollout', 'status'],
+  ['policy', 'rollout', 'promote'],
+  ['policy', 'rollout', 'rollback'],
+  ['audit', 'anchor'],
+  ['audit', 'verify-report'],
   ['keys'],
   ['keys', 'list'],
   ['keys', 'rotate'],
+  ['review'],
+  ['matrix'],
+  ['drill'],
+  ['config'],
+  ['config', 'check'],
+  ['config', 'log'],
 ];
 
 const dirs: string[] = [];

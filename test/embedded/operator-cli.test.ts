@@ -7,7 +7,7 @@ import type { CliIo } from '../../src/cli/io';
 import { runCli } from '../../src/cli/main';
 import { runDemo } from '../../src/cli/demo';
 import { parseEnv } from '../../src/config/env';
-import { startServe, type ServeProcess } from '../support/process';
+import { REPO_ROOT, startServe, type ServeProcess } from '../support/process';
 
 // The operator CLI in the default setup (no DATABASE_URL): through the running server's admin channel while it
 // holds the embedded database, on the database itself once it has stopped.
@@ -61,6 +61,34 @@ describe('operator commands while a server holds the embedded database', () => {
     expect(exported.code).toBe(0);
     const lines = exported.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(lines.find((e) => e.type === 'agent.created' && e.agent_id === agentId)?.actor).toBe('admin:cli:ada');
+  });
+
+  it("the review, matrix, config and rollout commands run there too; relative paths are the operator's", async () => {
+    const cwd = process.cwd();
+    const work = mkdtempSync(join(tmpdir(), 'cs-opcli-cwd-'));
+    process.chdir(work);
+    try {
+      const review = await cli('review', '--since', '1d', '--out', 'review-out', '--policies', join(REPO_ROOT, 'policies'));
+      expect(review.stderr).toBe('');
+      expect(review.code).toBe(0);
+      // Written by the server, where the operator asked for it (not in the server's working directory).
+      expect(existsSync(join(work, 'review-out', 'review.md'))).toBe(true);
+      expect(readFileSync(join(work, 'review-out', 'review.md'), 'utf8')).toContain('ops-bot');
+      const matrix = await cli('matrix', '--policies', join(REPO_ROOT, 'policies'), '--out', 'matrix.csv');
+      expect(matrix.code, matrix.stderr).toBe(0);
+      // From the configuration the server runs with: the sandbox's executor, its demo agent.
+      const csv = readFileSync(join(work, 'matrix.csv'), 'utf8');
+      expect(csv).toMatch(/^external_automation\.workflow\.create,.*,sandbox,.*demo-agent/m);
+      // The sandbox runs on its own configuration, not a countersign.yaml: there is no version log to show.
+      const log = await cli('config', 'log');
+      expect(log.code, log.stderr).toBe(0);
+      const rollout = await cli('policy', 'rollout', 'status', '--policies', join(REPO_ROOT, 'policies'));
+      expect(rollout.stderr).toBe('');
+      expect(rollout.code, rollout.stdout).toBe(0);
+    } finally {
+      process.chdir(cwd);
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('a failing command keeps its exit code and its message on stderr', async () => {
