@@ -35,6 +35,7 @@ import { connectRedis } from './queue/connection';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
+import { closeWorker } from './queue/worker-close';
 import { startCardWorker } from './queue/card-worker';
 import { reconcileCommits, relayOutbox } from './queue/relay';
 import { coalesced, everyOnce, redisPeriodClaim } from './queue/periodic';
@@ -266,11 +267,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         stalledIntervalMs: env.COUNTERSIGN_COMMIT_STALLED_INTERVAL_MS,
       },
     );
-    closers.push(() => commitWorker.close());
+    closers.push(() => closeWorker(commitWorker));
     if (slackClient) {
       const notifier = createSlackNotifier({ db, client: slackClient, config });
       const cardWorker = startCardWorker(notifier, redis, prefix);
-      closers.push(() => cardWorker.close());
+      closers.push(() => closeWorker(cardWorker));
     }
     // Periodic work runs once per period across all instances (advisory lock + period claim in Redis).
     const claim = redisPeriodClaim(redis, prefix, instance);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { parseEnv, type Env } from '../config/env';
 import { resolve } from 'node:path';
 import { dataDirHolder } from '../embedded/data-dir';
-import { startLocal } from '../embedded/start';
+import { startLocal, StartAborted } from '../embedded/start';
 import { readChannel } from './admin-channel';
 import { parseFlags, processIo, type CliIo } from './io';
 
@@ -68,6 +68,11 @@ export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = 
   const waitMs = Number(flags.wait ?? 600) * 1000;
   let url = typeof flags.url === 'string' ? flags.url.replace(/\/$/, '') : `http://${env.HOST}:${env.PORT}`;
   let started: Awaited<ReturnType<typeof startLocal>> | null = null;
+  // Only once it starts a server of its own does the demo hold anything a signal must not abandon (a private
+  // Redis, the data directory's lock): from then on Ctrl-C (which npm sends twice) stops it through its close.
+  const interrupted = new AbortController();
+  const onSignal = () => interrupted.abort();
+  const stopped = new Promise<null>((resolve) => interrupted.signal.addEventListener('abort', () => resolve(null)));
   // A Countersign already running on this data directory (npm start, whatever its PORT) is the one to use.
   const dataDir = resolve(env.COUNTERSIGN_DATA_DIR);
   const holder = typeof flags.url === 'string' ? null : dataDirHolder(dataDir);
@@ -91,7 +96,16 @@ export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = 
       return 1;
     }
     io.stdout(`no sandbox at ${url}; starting one (Ctrl-C stops it)…`);
-    started = await startLocal(env, { say: io.stdout });
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      started = await startLocal(env, { say: io.stdout, signal: interrupted.signal });
+    } catch (e) {
+      if (!(e instanceof StartAborted)) throw e;
+      io.stdout('start-up interrupted; stopped what had started');
+      e.settle();
+      process.exit(130);
+    }
     url = started.url;
     // `countersign audit …` in another terminal reaches the database this process now holds.
     const { startOperatorChannel } = await import('./serve');
@@ -130,25 +144,26 @@ export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = 
     io.stdout(`\nopen ${url}/sandbox/ and press Approve (or Deny) on the card in #automation-ops.`);
     if (pendingId && waitMs > 0) {
       io.stdout(`waiting for a human to decide ${pendingId}…`);
-      const final = await until(url, auth, pendingId, (v) => TERMINAL.has(v.status), waitMs).catch(() => null);
+      const final = await Promise.race([until(url, auth, pendingId, (v) => TERMINAL.has(v.status), waitMs, interrupted.signal).catch(() => null), stopped]);
+      if (interrupted.signal.aborted) return 130;
       io.stdout(final ? `  escalated action → ${describe(final)}` : `  still waiting after ${waitMs / 1000} s; it stays pending until it expires`);
     }
-    if (started) {
+    if (started && !interrupted.signal.aborted) {
       io.stdout(`\nthe sandbox keeps running at ${url}/sandbox/ until you press Ctrl-C.`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
+      await stopped;
     }
     return 0;
   } finally {
     await started?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
-async function until(url: string, auth: Record<string, string>, id: string, done: (v: Record<string, any>) => boolean, timeoutMs: number) {
+async function until(url: string, auth: Record<string, string>, id: string, done: (v: Record<string, any>) => boolean, timeoutMs: number, signal?: AbortSignal) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    signal?.throwIfAborted();
     const res = await fetch(`${url}/v1/actions/${id}`, { headers: auth });
     const view = (await res.json()) as Record<string, any>;
     if (done(view)) return view;

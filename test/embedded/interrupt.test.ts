@@ -13,8 +13,11 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 type Outcome = { code: number | null; signal: NodeJS.Signals | null; output: string };
 
-/** `countersign serve`, sent SIGINT as soon as a line matching `at` is printed. */
-function serveUntil(at: RegExp, env: Record<string, string> = {}): Promise<Outcome & { interrupted: boolean }> {
+/**
+ * `countersign serve`, sent SIGINT as soon as a line matching `at` is printed; `times` SIGINTs at once is what
+ * Ctrl-C under `npm start` delivers (the terminal's, then npm's forwarded copy).
+ */
+function serveUntil(at: RegExp, env: Record<string, string> = {}, times = 1): Promise<Outcome & { interrupted: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/countersign.js', 'serve'], {
       cwd: REPO_ROOT,
@@ -32,6 +35,8 @@ function serveUntil(at: RegExp, env: Record<string, string> = {}): Promise<Outco
       if (!interrupted && at.test(output)) {
         interrupted = true;
         child.kill('SIGINT');
+        // npm forwards its copy a moment later (two sent at once would merge into one pending signal).
+        for (let i = 1; i < times; i++) setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGINT'), 100 * i);
       }
     };
     child.stdout.on('data', onData);
@@ -85,9 +90,23 @@ describe('interrupting the first start', () => {
 
   it('once it listens: a normal shutdown', async () => {
     const r = await serveUntil(/countersign listening on/);
-    expect(r.code, r.output).toBe(0);
+    expect(r.code, `${r.signal}\n${r.output}`).toBe(0);
+    // Its workers were closed once connected (src/queue/worker-close.ts): no Redis reply lost to the shutdown.
+    // Closing them while connecting lost one in about three such stops; serve tolerates it, this test does not.
+    expect(r.output).not.toContain('dropped by the shutdown');
     expectCleanDataDir();
   }, 180_000);
+
+  it('Ctrl-C under npm (two SIGINTs at once), while starting and once listening: the same clean stop', async () => {
+    const starting = await serveUntil(/starting the API/, {}, 2);
+    expect(starting.code, `${starting.signal}\n${starting.output}`).toBe(130);
+    expectCleanDataDir();
+    const listening = await serveUntil(/countersign listening on/, { LOG_LEVEL: 'info' }, 2);
+    expect(listening.code, `${listening.signal}\n${listening.output}`).toBe(0);
+    expect(listening.output).toContain('shut down cleanly');
+    expect(listening.output).not.toContain('dropped by the shutdown');
+    expectCleanDataDir();
+  }, 360_000);
 
   it('after all that, the next start works on the same data directory', async () => {
     let url = '';
