@@ -10,6 +10,7 @@ export default defineConfig({
     // Each file gets its own database and Redis prefix, so files can run in parallel on 2 cores.
     pool: 'forks',
     maxWorkers: 2,
-    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
+    // COUNTERSIGN_FROM_SOURCE: the CLI processes tests start run src/ through tsx, not the last build (bin/countersign.js).
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', COUNTERSIGN_FROM_SOURCE: '1' },
   },
 });

@@ -18,10 +18,10 @@ const { runReleaseBench } = await import('./release.ts');
 const { renderMarkdown } = await import('./lib/report.ts');
 
 /** Benchmarks owned by other features: run as child processes; they write bench/results-<name>.json. */
-const EXTERNAL = ['policy', 'audit'];
+const EXTERNAL = ['policy', 'audit', 'startup'];
 const EXTERNAL_TIMEOUT_MS = quick ? 60_000 : 100_000;
 /** Longer ceilings for benchmarks that must load data first (audit: a million events). */
-const EXTERNAL_TIMEOUT_FULL_MS: Record<string, number> = { audit: 600_000 };
+const EXTERNAL_TIMEOUT_FULL_MS: Record<string, number> = { audit: 600_000, startup: 400_000 };
 
 const started = new Date();
 const loadAtStart = loadavg()[0]!.toFixed(2);

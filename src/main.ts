@@ -32,10 +32,11 @@ import { compileContracts } from './contracts/validate';
 import { problemHandler } from './http/problem-response';
 import { refuseHostileUrl } from './http/url-guard';
 import { routeFallback } from './http/route-fallback';
-import { closeRedis, closeWorker, connectRedis } from './queue/connection';
+import { closeRedis, connectRedis } from './queue/connection';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
+import { closeWorker } from './queue/worker-close';
 import { startCardWorker } from './queue/card-worker';
 import { reconcileCommits, relayOutbox } from './queue/relay';
 import { coalesced, everyOnce, redisPeriodClaim } from './queue/periodic';
@@ -113,7 +114,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         { kid: signingKey.kid },
         keyProtection.passphrase
           ? 'the receipt signing key is stored unencrypted: run `countersign keys rotate` to replace it with an encrypted one'
-          : 'the receipt signing key is stored unencrypted: set COUNTERSIGN_RECEIPT_KEY_PASSPHRASE and run `countersign keys rotate`',
+          : // Both steps work in every setup: the server must hold the passphrase to sign with an encrypted key, and
+            // `keys rotate` reaches the embedded database through the running server (src/cli/admin-channel.ts).
+            'the receipt signing key is stored unencrypted: restart with COUNTERSIGN_RECEIPT_KEY_PASSPHRASE set, then run `countersign keys rotate`',
       );
     }
   }

@@ -3,7 +3,7 @@ import { listAdminCredentials, revokeAdminCredential } from '../auth/admin-token
 import { parseFlags, type CliIo } from './io';
 import { withOperatorDb } from './operator-db';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   countersign admins create NAME [--json]   a new operator credential (csadm_…) for /v1/admin, shown once
   countersign admins list [--json]
   countersign admins revoke NAME`;

@@ -4,7 +4,7 @@ import { runAgentTokensCommand, TOKENS_USAGE } from './agent-tokens';
 import { runAgentSetCommand, SET_USAGE } from './agent-set';
 import { withOperatorDb } from './operator-db';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   countersign agents create NAME --scopes 'a.b.*,c.d' [--owner TEAM] [--rate-limit N]
   countersign agents list [--json]
 ${SET_USAGE}

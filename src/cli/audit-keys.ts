@@ -3,7 +3,7 @@ import { parseMoment } from '../audit/time-range';
 import { parseFlags, type CliIo } from './io';
 import { withOperatorDb } from './operator-db';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   countersign keys list [--json]
   countersign keys rotate [--expire-previous-after 90d]`;
 

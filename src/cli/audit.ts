@@ -1,7 +1,6 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseEnv } from '../config/env';
-import { connectDb } from '../db/client';
 import { findAgentByName } from '../auth/agents';
 import { formatAnchor, parseAnchor, verifyChain, type LaneHead } from '../audit/verify';
 import { actionEvents } from '../audit/query';
@@ -11,9 +10,9 @@ import { renderTimeline } from '../audit/timeline';
 import { parseMoment } from '../audit/time-range';
 import { verifyReceipt, type KeySet } from '../receipts';
 import { parseFlags, processIo, type CliIo } from './io';
-import { withOperatorDb } from './operator-db';
+import { withOperatorDb, type OperatorHandle } from './operator-db';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   countersign audit verify [--batch N] [--anchor LANE:SEQ:HASH,…] [--anchors FILE [--keys URL|FILE]] [--json]
   countersign audit anchor [--file FILE] [--url HTTPS_URL]   sign the chain heads and write them outside the database
   countersign audit show ACTION_ID [--json]
@@ -95,7 +94,7 @@ async function showCommand(db: Parameters<typeof actionEvents>[0], positionals: 
   return events.length ? 0 : 1;
 }
 
-async function exportCommand(handle: ReturnType<typeof connectDb>, flags: Flags, io: CliIo): Promise<number> {
+async function exportCommand(handle: OperatorHandle, flags: Flags, io: CliIo): Promise<number> {
   const format = (str(flags.format) ?? 'jsonl') as ExportFormat;
   if (format !== 'jsonl' && format !== 'csv') {
     io.stderr('--format must be jsonl or csv');

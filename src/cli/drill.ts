@@ -29,7 +29,7 @@ export async function runDrillCommand(argv: string[], io: CliIo, operator: strin
     return 2;
   }
   return withOperatorDb(io, async (handle, env) => {
-    const config = loadFileConfig(str(flags.config) ?? env.COUNTERSIGN_CONFIG);
+    const config = str(flags.config) ? loadFileConfig(str(flags.config)!) : (io.context?.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG));
     let report;
     try {
       report = await runDrill({ db: handle.db, config, instances, operator, exercises, approvalTimeoutMs: approvalSeconds * 1000, log: (l) => io.stderr(l) });
@@ -39,7 +39,8 @@ export async function runDrillCommand(argv: string[], io: CliIo, operator: strin
       return 1;
     }
     const signed = await signDocument(handle.db, report as unknown as Record<string, unknown>, { passphrase: env.COUNTERSIGN_RECEIPT_KEY_PASSPHRASE });
-    const dir = str(flags.out) ?? join('drill-reports', report.drill_id);
+    // Through the admin channel the server writes it, into the operator's working directory.
+    const dir = str(flags.out) ?? join(io.context?.cwd ?? '.', 'drill-reports', report.drill_id);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'drill-report.json'), `${JSON.stringify(signed, null, 2)}\n`);
     writeFileSync(join(dir, 'drill-report.md'), drillMarkdown(report));

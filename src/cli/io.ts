@@ -1,8 +1,18 @@
+import type { Env } from '../config/env';
+import type { FileConfig } from '../config/file-config';
+import type { OperatorHandle } from './operator-db';
+
 /** The CLI's view of the terminal; commands take it so tests can capture their output. */
 export type CliIo = {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   readStdin: () => Promise<string>;
+  /**
+   * Set when a running server runs the command for an operator (its admin channel, src/cli/admin-channel.ts):
+   * the server's open database, environment and countersign.yaml in force (the sandbox's own when it runs one),
+   * the operator who asked, and their working directory.
+   */
+  context?: { database: OperatorHandle; env: Env; config?: FileConfig; operator: string; cwd?: string };
 };
 
 export const processIo: CliIo = {

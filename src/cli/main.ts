@@ -1,44 +1,54 @@
 import { userInfo } from 'node:os';
-import { EnvError, parseEnv } from '../config/env';
-import { SigningKeyLockedError } from '../receipts';
-import { ConfigError } from '../config/file-config';
-import { EmbeddedError } from '../embedded/data-dir';
-import { runMigrations } from '../db/migrate';
-import { runAgentsCommand } from './agents';
+import { helpFor, isHelpFlag, MIGRATE_USAGE, USAGE } from './help';
 import { processIo, type CliIo } from './io';
 
-const USAGE = `countersign — a Slack approval gateway for AI-agent actions
-
-usage:
-  countersign migrate                      apply database migrations
-  countersign serve [--api-only|--worker-only]  run the API, the Slack app and the workers
-  countersign agents create|list|rotate|revoke …  manage agent identities and their tokens
-  countersign kill AGENT|--all / resume AGENT      the kill switch
-  countersign grants list|revoke …         standing grants ("Approve this and similar")
-  countersign admins create|list|revoke …           operator credentials for /v1/admin
-  countersign policy eval|explain|test|lint|replay …  policy tools
-  countersign policy rollout status|promote|rollback …  a candidate bundle in shadow, checkpoints, promotion
-  countersign audit verify|show|export|verify-receipt|verify-report …  evidence: chain check, timelines, SIEM export, receipts
-  countersign keys list|rotate             receipt signing keys
-  countersign review [--since 30d] [--out DIR]  periodic access and policy review (Markdown + CSV)
-  countersign matrix [--out FILE]          scope-and-approval matrix (CSV)
-  countersign drill --instances URL,…      tabletop exercises against a running deployment, signed report
-  countersign config check|log             validate countersign.yaml against the version in force; its version log`;
+// Commands are loaded when run, so `countersign --help` (and a mistyped command) load next to nothing.
 
 /** The operator identity recorded in evidence for CLI actions. */
-function operator(): string {
+export function operator(): string {
   return `admin:cli:${process.env.COUNTERSIGN_OPERATOR ?? userInfo().username}`;
 }
 
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (e) {
+    const { HeldByServer } = await import('./operator-db');
+    if (!(e instanceof HeldByServer)) throw e;
+    // The embedded database is open in a running server: it runs the command (nothing was done here yet).
+    const { forwardToServer } = await import('./forward');
+    return forwardToServer(e.dataDir, e.pid, argv, operator(), io);
+  }
+}
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
+  const by = io.context?.operator ?? operator();
+  if (command === undefined) {
+    io.stderr(USAGE);
+    return 2;
+  }
+  if (command === 'help' || isHelpFlag(command)) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  // `COMMAND [SUB] --help` anywhere on the line: help, exit 0, nothing run (`serve --help` starts nothing).
+  if (rest.some(isHelpFlag)) {
+    const help = await helpFor(command, rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined);
+    if (help !== null) {
+      io.stdout(help);
+      return 0;
+    }
+  }
   switch (command) {
     case 'migrate': {
+      const { parseEnv } = await import('../config/env');
       const env = parseEnv();
       if (!env.DATABASE_URL) {
-        io.stderr('DATABASE_URL is not set');
+        io.stderr(`DATABASE_URL is not set: nothing to migrate (the embedded database is migrated whenever it is opened)\n${MIGRATE_USAGE}`);
         return 2;
       }
+      const { runMigrations } = await import('../db/migrate');
       await runMigrations(env.DATABASE_URL);
       io.stdout('migrations applied');
       return 0;
@@ -47,25 +57,31 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       const { serve } = await import('./serve');
       return serve(rest, io);
     }
-    case 'agents':
-      return runAgentsCommand(rest, io, operator());
+    case 'demo': {
+      const { runDemo } = await import('./demo');
+      return runDemo(rest, io);
+    }
+    case 'agents': {
+      const { runAgentsCommand } = await import('./agents');
+      return runAgentsCommand(rest, io, by);
+    }
     case 'admins': {
       const { runAdminsCommand } = await import('./admins');
-      return runAdminsCommand(rest, io, operator());
+      return runAdminsCommand(rest, io, by);
     }
     case 'kill':
     case 'resume': {
       const { runKillCommand } = await import('./kill');
-      return runKillCommand(command, rest, io, operator());
+      return runKillCommand(command, rest, io, by);
     }
     case 'grants': {
       const { runGrantsCommand } = await import('./grants');
-      return runGrantsCommand(rest, io, operator());
+      return runGrantsCommand(rest, io, by);
     }
     case 'policy': {
       if (rest[0] === 'rollout') {
         const { runRolloutCommand } = await import('./rollout');
-        return runRolloutCommand(rest.slice(1), io, operator());
+        return runRolloutCommand(rest.slice(1), io, by);
       }
       const { runPolicyCli } = await import('./policy');
       return runPolicyCli(rest, io);
@@ -76,7 +92,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     case 'keys': {
       const { runKeysCommand } = await import('./audit-keys');
-      return runKeysCommand(rest, io, operator());
+      return runKeysCommand(rest, io, by);
     }
     case 'review':
     case 'matrix': {
@@ -89,18 +105,24 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     case 'drill': {
       const { runDrillCommand } = await import('./drill');
-      return runDrillCommand(rest, io, operator());
+      return runDrillCommand(rest, io, by);
     }
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      io.stdout(USAGE);
-      return command === undefined ? 2 : 0;
     default:
-      io.stderr(`unknown command "${command}"\n${USAGE}`);
+      io.stderr(`unknown command "${command}" (countersign --help lists them)\n${USAGE}`);
       return 2;
   }
+}
+
+/** Errors whose message is meant for the operator (a configuration problem): printed without a stack. */
+async function isOperatorError(e: unknown): Promise<boolean> {
+  const [{ EnvError }, { ConfigError }, { EmbeddedError }, { SigningKeyLockedError }, { OperatorDbError }] = await Promise.all([
+    import('../config/env'),
+    import('../config/file-config'),
+    import('../embedded/data-dir'),
+    import('../receipts'),
+    import('./operator-db'),
+  ]);
+  return e instanceof EnvError || e instanceof ConfigError || e instanceof EmbeddedError || e instanceof SigningKeyLockedError || e instanceof OperatorDbError;
 }
 
 // Run when executed as the CLI entry (bin/countersign.js imports this module).
@@ -109,8 +131,8 @@ if (!process.env.VITEST) {
     (code) => {
       if (code !== -1) process.exitCode = code;
     },
-    (e) => {
-      if (e instanceof EnvError || e instanceof ConfigError || e instanceof EmbeddedError || e instanceof SigningKeyLockedError) process.stderr.write(`${e.message}\n`);
+    async (e) => {
+      if (await isOperatorError(e).catch(() => false)) process.stderr.write(`${(e as Error).message}\n`);
       else process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
       process.exitCode = 1;
     },

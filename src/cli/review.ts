@@ -57,7 +57,8 @@ export async function runMatrixCommand(argv: string[], io: CliIo): Promise<numbe
   return withOperatorDb(io, async (handle, env) => {
     const bundle = await bundleFrom(str(flags.policies) ?? env.COUNTERSIGN_POLICIES, io);
     if (!bundle) return 1;
-    const config = loadFileConfig(str(flags.config) ?? env.COUNTERSIGN_CONFIG);
+    // Through the admin channel, the configuration the server runs with (a sandbox has no countersign.yaml).
+    const config = str(flags.config) ? loadFileConfig(str(flags.config)!) : (io.context?.config ?? loadFileConfig(env.COUNTERSIGN_CONFIG));
     const agents = await agentFacts(handle.db);
     const csv = matrixCsv(buildMatrix(bundle, config, agents, env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE));
     const out = str(flags.out);

@@ -9,7 +9,7 @@ import { CHECKPOINTS, checkGates, shadowRecord, type CheckpointName } from '../p
 import { promoteFiles, rollbackFiles } from '../policy-rollout/promote';
 import { parseFlags, type CliIo } from './io';
 import { withOperatorDb } from './operator-db';
-import { recordedSince } from './policy';
+import { recordedDecisions } from './policy';
 
 export const ROLLOUT_USAGE = `usage:
   countersign policy rollout status [--candidate DIR] [--policies DIR] [--json]
@@ -67,7 +67,7 @@ export async function runRolloutCommand(argv: string[], io: CliIo, operator: str
       io.stderr('--replay-since takes an ISO time or an age (7d)');
       return 2;
     }
-    const replay = await replayDecisionsAsync(candidate, recordedSince(handle.sql, since));
+    const replay = await replayDecisionsAsync(candidate, recordedDecisions(handle, since));
     const shadow = await shadowRecord(handle.db, candidate.version, enforced.version);
     const min = str(flags['min-shadowed']) ? Number(str(flags['min-shadowed'])) : CHECKPOINTS[checkpoint!].minShadowed;
     const gates = checkGates(replay, shadow, min);

@@ -23,6 +23,8 @@ export const envSchema = z.object({
   COUNTERSIGN_PUBLIC_URL: z.string().url().optional(),
   COUNTERSIGN_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]+$/).default('countersign'),
   COUNTERSIGN_DATA_DIR: z.string().default('.countersign'),
+  /** The embedded database's first start copies this cluster (default: the one npm run build made); `none`: initdb. */
+  COUNTERSIGN_PGDATA_TEMPLATE: z.string().optional(),
   /** Default per-agent request rate limit (agents.rate_limit_per_minute overrides it). */
   COUNTERSIGN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** Long polls (`GET /v1/actions/:id?wait=`, MCP `wait_seconds`) one agent, and all agents, may hold open per instance. */
@@ -39,6 +41,8 @@ export const envSchema = z.object({
    */
   COUNTERSIGN_DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Read by src/lib/logger.ts when it loads: pretty lines on a terminal, JSON otherwise, unless set. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
   COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** BullMQ lock on an active commit job; a killed worker's job is picked up again after it lapses. */

@@ -12,6 +12,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** The pid of the live process holding the data directory's lock, or null when none does. */
+export function dataDirHolder(dir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'countersign.pid'), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const pid = Number(text);
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : null;
+}
+
 /**
  * Claims the data directory for this process: PGlite and the private Redis must never be opened by two
  * processes at once. A lock left by a process that died is taken over.

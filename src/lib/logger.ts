@@ -1,5 +1,6 @@
 import pino, { type DestinationStream } from 'pino';
 import { REDACTED, currentSecretKeyPattern, redact } from '../audit/redact';
+import { prettyStream } from './log-pretty';
 
 // What of an error reaches the log: its kind and where it failed, never the data it failed on. postgres.js
 // errors carry `parameters`, `query` and `args`, and PostgreSQL's `where`/`detail` quote the input (a JSON
@@ -91,7 +92,17 @@ export function createLogger(level: string, destination?: DestinationStream) {
   );
 }
 
-/** Structured JSON logs; child loggers carry correlation ids. Silent under tests unless LOG_LEVEL is set. */
-export const logger = createLogger(process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'));
+/**
+ * Where the process's logs go: stderr, so what a command prints on stdout stays clean to pipe.
+ * LOG_FORMAT=json|pretty; by default pretty (one readable line each) when stderr is a terminal, JSON otherwise.
+ * The pretty lines are made from the JSON pino writes, after the formatter above: what is redacted in JSON is
+ * redacted in them too.
+ */
+export function logDestination(format = process.env.LOG_FORMAT ?? (process.stderr.isTTY ? 'pretty' : 'json')): DestinationStream {
+  return format === 'pretty' ? prettyStream(process.stderr, { color: Boolean(process.stderr.isTTY) }) : pino.destination(2);
+}
+
+/** Structured logs; child loggers carry correlation ids. Silent under tests unless LOG_LEVEL is set. */
+export const logger = createLogger(process.env.LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'), logDestination());
 
 export type Logger = typeof logger;

@@ -18,7 +18,7 @@ export const CORRELATION_ID_HEADER = 'x-correlation-id';
 export const ABANDONED_STATUS = 499;
 
 const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
-/** Probes and scrapes would drown the log at info. */
+/** Probes and scrapes stay at debug even when they answer 4xx (a 503 readiness probe is still an error). */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
@@ -104,7 +104,9 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
       // A dependency outage is the probe's to report (once, at warn); each refused request is a warning, not an error.
       else if (problemCode === 'service-unavailable') log.warn(fields, 'request refused: a backing service is unavailable');
       else if (res.statusCode >= 500) log.error(fields, 'request failed');
-      else log.info(fields, 'request');
+      // Successful requests (every poll, every click) are at debug; a refused one at info.
+      else if (res.statusCode >= 400) log.info(fields, 'request');
+      else log.debug(fields, 'request');
     }
     next();
   };

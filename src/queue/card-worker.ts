@@ -17,7 +17,11 @@ export function startCardWorker(
     },
     { connection, prefix, concurrency },
   );
-  worker.on('failed', (job, err) => logger.warn({ err, job: job?.data, attempts: job?.attemptsMade }, 'card job failed; will retry'));
+  worker.on('failed', (job, err) => {
+    // Slack's most common first-day refusal: the bot was never invited to the approver group's channel.
+    const hint = /not_in_channel/.test(String((err as Error)?.message)) ? ': the bot is not in the channel — /invite it there (docs/slack.md, "The manifest")' : '';
+    logger.warn({ err, job: job?.data, attempts: job?.attemptsMade }, `card job failed; will retry${hint}`);
+  });
   worker.on('error', (err) => logger.error({ err }, 'card worker error'));
   return worker;
 }

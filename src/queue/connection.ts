@@ -33,11 +33,3 @@ export async function closeRedis(client: Redis, ms = 1000): Promise<void> {
   client.disconnect();
 }
 
-/**
- * Closes a BullMQ worker once its connections have finished starting (bounded by `ms`): a worker closed while
- * its blocking connection still awaits BullMQ's start-up INFO would have that reply rejected unhandled.
- */
-export async function closeWorker(worker: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, ms = 1000): Promise<void> {
-  await Promise.race([worker.waitUntilReady().catch(() => undefined), new Promise<void>((r) => setTimeout(r, ms).unref())]);
-  await worker.close();
-}

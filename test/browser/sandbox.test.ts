@@ -65,6 +65,13 @@ describe('the sandbox page in a real browser', () => {
     // views.open by the app → the modal is shown; its input is submitted as a signed view_submission.
     const modal = page.locator('.modal');
     await modal.waitFor({ timeout: 10_000 });
+    // Submitted empty: as in Slack, the error is on the field and the modal stays; no toast.
+    await modal.locator('[data-modal=submit]').click();
+    await modal.locator('.sk-error', { hasText: 'Please complete this required field.' }).waitFor({ timeout: 5_000 });
+    expect(await page.locator('#toast').isVisible()).toBe(false);
+    await modal.locator('textarea, input[type=text]').first().fill('no');
+    await modal.locator('[data-modal=submit]').click();
+    await modal.locator('.sk-error', { hasText: 'at least 3 characters' }).waitFor({ timeout: 5_000 });
     await modal.locator('textarea, input[type=text]').first().fill('Not tonight: the data team is mid-migration.');
     await modal.locator('[data-modal=submit]').click();
     await modal.waitFor({ state: 'detached', timeout: 10_000 });
@@ -80,6 +87,40 @@ describe('the sandbox page in a real browser', () => {
     // Someone else does not see it.
     await page.locator('#user').selectOption('U0SAM');
     await ephemeral.waitFor({ state: 'detached', timeout: 5_000 });
+    await page.close();
+  });
+
+  it('at 420 px: the page fits, "0 3 * * *" is shown as sent, a refused click is answered under its card', async () => {
+    const page = await browser.newPage({ viewport: { width: 420, height: 900 }, deviceScaleFactor: 1 });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${h.app.url}/sandbox/`);
+    await page.getByText('live', { exact: true }).waitFor({ timeout: 10_000 });
+    const first = await h.post(escalatedRequest());
+    const created = await h.post(escalatedRequest({ justification: 'Nightly at "0 3 * * *" :white_check_mark:' }));
+    const card = page.locator('article.message', { hasText: created.body.id });
+    await card.waitFor({ timeout: 15_000 });
+    await page.locator('article.message', { hasText: first.body.id }).waitFor({ timeout: 15_000 });
+    // The cron expression reaches the reader intact (it used to lose "* *" to the bold rule).
+    await expect(card.textContent()).resolves.toContain('"0 3 * * *"');
+    await expect(card.locator('b', { hasText: /^\s*$/ }).count()).resolves.toBe(0);
+    // Nothing wider than the window: no horizontal scrolling.
+    const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
+    expect(overflow).toBeLessThanOrEqual(0);
+    const box = await card.getByRole('button', { name: 'Approve' }).boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(420);
+
+    // Riley may not approve: the refusal is shown right under the card that was clicked, not at the bottom.
+    await page.locator('#user').selectOption('U0RILEY');
+    await card.scrollIntoViewIfNeeded();
+    await card.getByRole('button', { name: 'Approve' }).click();
+    const refusal = page.locator('.ephemeral', { hasText: 'Only visible to you' });
+    await refusal.waitFor({ timeout: 15_000 });
+    await expect(card.locator('xpath=following-sibling::*[1]').getAttribute('class')).resolves.toBe('ephemeral');
+    await expect(refusal.isVisible()).resolves.toBe(true);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-420.png'), fullPage: false });
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -123,7 +123,8 @@ describe('the embedded database', () => {
     writeFileSync(join(dataDir, 'pgdata.init', 'base', 'junk'), 'x');
     mkdirSync(join(dataDir, 'pgdata'));
     writeFileSync(join(dataDir, 'pgdata', 'postgresql.conf'), 'not a configuration');
-    const conn = await openEmbeddedDatabase(join(dataDir, 'pgdata'));
+    // No template: initdb itself (the template's own path is tested below).
+    const conn = await openEmbeddedDatabase(join(dataDir, 'pgdata'), { template: null });
     try {
       const [row] = await execRows<{ n: number }>(conn.db, sql`select count(*)::int as n from agents`);
       expect(row?.n).toBe(0);
@@ -142,7 +143,7 @@ describe('without redis-server', () => {
     const nodeDir = dirname(process.execPath);
     const path = findOnPath('redis-server', nodeDir) ? '/nonexistent' : nodeDir;
     const res = spawnSync(process.execPath, ['bin/countersign.js', 'serve'], {
-      env: { PATH: path, HOME: process.env.HOME ?? '/root', COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' },
+      env: { PATH: path, HOME: process.env.HOME ?? '/root', COUNTERSIGN_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', COUNTERSIGN_FROM_SOURCE: '1' },
       encoding: 'utf8',
       timeout: 80_000,
     });

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configureRedaction } from '../../src/audit/redact';
 import { createLogger, logger } from '../../src/lib/logger';
+import { prettyStream } from '../../src/lib/log-pretty';
 import { actionRequest, startHarness, type Harness } from '../support/harness';
 
 const SECRET = 'hunter2-do-not-log-0xC0FFEE';
@@ -70,6 +71,24 @@ describe('the logger', () => {
     expect(line.params.password).toBe('[REDACTED]');
     expect(line.params.url).toBe('postgres://svc:[REDACTED]@db.internal/x');
     expect(line.action_id).toBe('act_1');
+  });
+
+  it('the pretty lines a terminal gets are redacted as the JSON is (they are made from it)', async () => {
+    configureRedaction({ extra_keys: ['ssn_like'] });
+    const { sink, text } = capture();
+    const log = createLogger('debug', prettyStream(sink, { color: false }));
+    const err = await h.app.db.execute(sql`select ${JSON.stringify({ password: SECRET }) + ' not json'}::jsonb`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    log.error({ err, params: { password: SECRET, nested: [{ api_key: API_KEY }], ssn_like: 'extra-secret-1', header: `Bearer ${API_KEY}` } }, `failed with Bearer ${API_KEY}`);
+    expect(text()).toMatch(/^\d\d:\d\d:\d\d ERROR failed with /);
+    expect(text()).toContain('[REDACTED]');
+    // The error's stack is printed under the line, reduced as in JSON (no query parameters, no quoted input).
+    expect(text()).toContain('DrizzleQueryError: Failed query');
+    expect(text()).not.toContain(SECRET);
+    expect(text()).not.toContain(API_KEY);
+    expect(text()).not.toContain('extra-secret-1');
   });
 
   it('a request whose write fails in the database: the error is logged, the secret in its params is not', async () => {

@@ -62,14 +62,14 @@ const settle = () => new Promise((r) => setTimeout(r, 20));
 const requestLines = () => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('request'));
 
 describe('request logging', () => {
-  it('logs one JSON line per request with a generated request id, echoed in X-Request-Id', async () => {
+  it('logs one JSON line per request (a successful one at debug) with a generated request id, echoed in X-Request-Id', async () => {
     lines.length = 0;
     const res = await fetch(`${url}/v1/things`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     await settle();
     const id = res.headers.get('x-request-id');
     expect(id).toMatch(/^req_[0-9a-z]{25}$/);
     const [line] = requestLines();
-    expect(line).toMatchObject({ level: 30, service: 'countersign', request_id: id, correlation_id: id, method: 'POST', route: '/v1/things', status: 201 });
+    expect(line).toMatchObject({ level: 20, service: 'countersign', request_id: id, correlation_id: id, method: 'POST', route: '/v1/things', status: 201 });
     expect(typeof line.duration_ms).toBe('number');
     expect(typeof line.time).toBe('number');
   });

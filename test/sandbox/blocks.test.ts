@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, mrkdwn, renderBlock, renderMessage } from '../../src/sandbox/public/blocks.js';
+import { escapeHtml, mrkdwn, renderBlock, renderMessage, validateInputs } from '../../src/sandbox/public/blocks.js';
 import { approvalCard } from '../../src/slack/blocks/approval-card';
 import { escapeMrkdwn } from '../../src/slack/blocks/escape';
 
@@ -17,6 +17,35 @@ describe('mrkdwn → HTML', () => {
     expect(mrkdwn('an _italic_ and ~gone~ word')).toBe('an <i>italic</i> and <s>gone</s> word');
     expect(mrkdwn('rule `allow-*` here')).toBe('rule <code>allow-*</code> here');
     expect(mrkdwn('*Parameters*\n```{\n  "a": "&lt;b&gt;"\n}```')).toBe('<b>Parameters</b><br><pre>{\n  &quot;a&quot;: &quot;&lt;b&gt;&quot;\n}</pre>');
+  });
+
+  // What Slack's client shows for each, from Slack's formatting reference and its behaviour in the client:
+  // markers must hug the text they format, and must not sit inside a word.
+  it.each([
+    ['*bold*', '<b>bold</b>'],
+    ['This is *bold* text.', 'This is <b>bold</b> text.'],
+    ['(*bold*), *bold*: *bold*!', '(<b>bold</b>), <b>bold</b>: <b>bold</b>!'],
+    ['*a*', '<b>a</b>'],
+    ['*bold* and *more*', '<b>bold</b> and <b>more</b>'],
+    ['_italic_ and ~strike~', '<i>italic</i> and <s>strike</s>'],
+    ['*_both_*', '<b><i>both</i></b>'],
+  ])('formats %j as Slack does', (text, html) => {
+    expect(mrkdwn(text)).toBe(html);
+  });
+
+  it.each([
+    ['"0 3 * * *"', '&quot;0 3 * * *&quot;'],
+    ['schedule: 0 3 * * *', 'schedule: 0 3 * * *'],
+    ['2 * 3 * 4', '2 * 3 * 4'],
+    ['a*b*c', 'a*b*c'],
+    ['* not bold *', '* not bold *'],
+    ['*not bold *', '*not bold *'],
+    ['**', '**'],
+    ['snake_case_name and my_var_', 'snake_case_name and my_var_'],
+    ['~ wavy ~', '~ wavy ~'],
+    ['*across\nlines*', '*across<br>lines*'],
+  ])('leaves %j as typed', (text, html) => {
+    expect(mrkdwn(text)).toBe(html);
   });
 
   it('does not format inside code', () => {
@@ -59,6 +88,7 @@ describe('Block Kit → HTML', () => {
       approvalsRequired: 1,
       onBehalfOf: null,
       expiresAt: null,
+      createdAt: new Date('2026-01-02T03:04:05Z'),
       policyVersion: 'v1',
     } as unknown as Parameters<typeof approvalCard>[0];
     const card = approvalCard(action, { name: 'deploy-bot', owner: 'platform' } as never);
@@ -68,6 +98,8 @@ describe('Block Kit → HTML', () => {
     expect(html).toContain('data-action-id="countersign_deny"');
     expect(html).toMatch(/class="sk-button primary"[^>]*>Approve[^<]*<\/button>/);
     expect(html).not.toContain('<b>x</b>');
+    // When it was requested, in the reader's time zone, with the exact time as the fallback.
+    expect(html).toMatch(/<b>Requested<\/b><br><time title="2026-01-02T03:04:05.000Z">/);
     // The agent's text was escaped by the card builder, so it shows as text, not as a mention.
     expect(html).toContain('&lt;@U0ALEX&gt;');
   });
@@ -84,5 +116,28 @@ describe('Block Kit → HTML', () => {
     expect(input).toContain('&quot;hi&quot;</textarea>');
     expect(renderBlock({ type: 'video' })).toContain('[video block]');
     expect(escapeHtml('<&>"\'')).toBe('&lt;&amp;&gt;&quot;&#39;');
+  });
+});
+
+describe("a modal's inputs checked as Slack's client checks them", () => {
+  const view = {
+    blocks: [
+      { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'r', min_length: 3 } },
+      { type: 'input', block_id: 'note', optional: true, label: { type: 'plain_text', text: 'Note' }, element: { type: 'plain_text_input', action_id: 'n' } },
+      { type: 'section', text: { type: 'mrkdwn', text: 'not an input' } },
+    ],
+  };
+  it('an empty (or blank) required field gets an error on the field; an optional one does not', () => {
+    expect(validateInputs(view, { reason: { r: '' }, note: { n: '' } })).toEqual({ reason: 'Please complete this required field.' });
+    expect(validateInputs(view, { reason: { r: '   ' } })).toEqual({ reason: 'Please complete this required field.' });
+    expect(validateInputs(view, {})).toEqual({ reason: 'Please complete this required field.' });
+  });
+  it('text shorter than min_length is refused; enough is accepted', () => {
+    expect(validateInputs(view, { reason: { r: 'no' } })).toEqual({ reason: 'Please enter at least 3 characters.' });
+    expect(validateInputs(view, { reason: { r: 'too risky' }, note: { n: '' } })).toEqual({});
+  });
+  it('renders the errors under their fields', () => {
+    const html = renderBlock(view.blocks[0]!, { errors: { reason: 'Please complete this required field.' } });
+    expect(html).toContain('<div class="sk-error">Please complete this required field.</div>');
   });
 });

@@ -15,6 +15,7 @@ export const POLICY_USAGE = `usage: countersign policy <command>
   test    DIR [--require-coverage]           run the *.test.yaml cases beside the policies
   lint    DIR [--strict] [--json]            shadowed rules, broad allows, allow/escalate overlaps
   replay  DIR --since 30d [--json]           what a candidate bundle would change on recorded traffic
+  rollout status|promote|rollback …          a candidate bundle in shadow, checkpoints, promotion
 `;
 
 const commands: Record<string, (argv: string[], io: PolicyCliIo) => Promise<number>> = {

@@ -12,3 +12,4 @@ export function mrkdwn(text: string, ctx?: RenderContext): string;
 export function textObject(t: { type: string; text: string } | undefined, ctx?: RenderContext): string;
 export function renderBlock(block: Record<string, unknown>, ctx?: RenderContext): string;
 export function renderMessage(message: { text?: string; blocks?: Record<string, unknown>[] }, ctx?: RenderContext): string;
+export function validateInputs(view: { blocks?: Record<string, unknown>[] } | undefined, values: Record<string, Record<string, unknown>>): Record<string, string>;

@@ -66,12 +66,24 @@ function entity(body, ctx) {
   return escapeHtml(label ?? url);
 }
 
+/**
+ * `*bold*`, `_italic_`, `~strike~` as Slack applies them: the opening marker starts the text or follows a
+ * character that is not a letter or digit, the closing one ends the text or is followed by one, and the text
+ * between starts and ends with a non-space on one line. So `"0 3 * * *"`, `2 * 3 * 4`, `a*b*c` and
+ * `snake_case_name` stay as typed, while `*bold*`, `(*bold*)` and `*bold*.` are bold.
+ */
+function emphasis(html, marker, tag) {
+  const m = marker === '*' ? '\\*' : marker;
+  const re = new RegExp(`(^|[^\\p{L}\\p{N}${m}])${m}(?=\\S)([^${m}\\n]*?\\S)${m}(?=$|[^\\p{L}\\p{N}${m}])`, 'gu');
+  return html.replace(re, `$1<${tag}>$2</${tag}>`);
+}
+
 /** Plain stretches of mrkdwn: *bold*, _italic_, ~strike~ and emoji, applied to already-escaped text. */
 function styled(text) {
   let html = escapeHtml(slackUnescape(text));
-  html = html.replace(/(^|[\s(])\*([^*\n]+)\*(?=$|[\s).,:;!?])/g, '$1<b>$2</b>');
-  html = html.replace(/(^|[\s(])_([^_\n]+)_(?=$|[\s).,:;!?])/g, '$1<i>$2</i>');
-  html = html.replace(/(^|[\s(])~([^~\n]+)~(?=$|[\s).,:;!?])/g, '$1<s>$2</s>');
+  html = emphasis(html, '*', 'b');
+  html = emphasis(html, '_', 'i');
+  html = emphasis(html, '~', 's');
   return emoji(html);
 }
 
@@ -230,4 +242,26 @@ function richText(node) {
 export function renderMessage(message, ctx = {}) {
   if (Array.isArray(message.blocks) && message.blocks.length) return message.blocks.map((b) => renderBlock(b, ctx)).join('');
   return `<div class="sk-text">${mrkdwn(message.text ?? '', ctx)}</div>`;
+}
+
+/**
+ * What Slack's client checks before it sends a modal's `view_submission`: a required input left empty, text
+ * shorter than `min_length`. Errors by block_id, shown on the fields as the app's `response_action: errors` are.
+ */
+export function validateInputs(view, values) {
+  const errors = {};
+  for (const block of view?.blocks ?? []) {
+    if (block.type !== 'input' || !block.element) continue;
+    const value = values?.[block.block_id]?.[block.element.action_id];
+    const empty = value === undefined || value === null || (typeof value === 'string' && value.trim() === '') || (Array.isArray(value) && value.length === 0);
+    if (empty) {
+      if (!block.optional) errors[block.block_id] = 'Please complete this required field.';
+      continue;
+    }
+    const min = block.element.type === 'plain_text_input' ? block.element.min_length : undefined;
+    if (typeof value === 'string' && typeof min === 'number' && value.length < min) {
+      errors[block.block_id] = `Please enter at least ${min} characters.`;
+    }
+  }
+  return errors;
 }

@@ -1,8 +1,19 @@
 // The sandbox page: renders the emulator's workspace and sends the user's acts back through it.
-import { escapeHtml, renderBlock, renderMessage, textObject } from './blocks.js';
+import { escapeHtml, renderBlock, renderMessage, textObject, validateInputs } from './blocks.js';
 
 const $ = (id) => document.getElementById(id);
-const ui = { state: null, channel: null, user: null, modalId: null };
+const ui = {
+  state: null,
+  channel: null,
+  user: null,
+  modalId: null,
+  localErrors: null,
+  /** Ephemerals already shown; each new one is anchored to the card the user last clicked. */
+  seenEphemerals: new Set(),
+  anchors: new Map(),
+  lastClick: null,
+  ready: false,
+};
 
 function userNames() {
   return Object.fromEntries((ui.state?.users ?? []).map((u) => [u.id, u.name]));
@@ -55,20 +66,46 @@ function render() {
   if (!channel || (channel.messages.length === 0 && mine.length === 0)) {
     list.innerHTML = '<p class="empty">No messages yet. Run <code>npm run demo</code>, or have an agent request an action that needs approval.</p>';
   } else {
+    // An ephemeral reply to a click on a card is shown right under that card, where the click was.
+    const ephemeralHtml = (e) =>
+      `<div class="ephemeral" data-channel="${escapeHtml(e.channel)}" data-ts="${escapeHtml(e.message_ts)}" data-key="${escapeHtml(ephemeralKey(e))}"><div class="ephemeral-note">Only visible to you</div>${renderMessage(e, ctx)}</div>`;
+    const byCard = new Map();
+    const loose = [];
+    const tops = new Set(channel.messages.map((m) => m.ts));
+    for (const e of mine) {
+      const key = ephemeralKey(e);
+      if (!ui.seenEphemerals.has(key) && ui.ready && ui.lastClick?.channel === e.channel) ui.anchors.set(key, ui.lastClick.ts);
+      const anchor = ui.anchors.get(key);
+      if (anchor && tops.has(anchor)) {
+        if (!byCard.has(anchor)) byCard.set(anchor, []);
+        byCard.get(anchor).push(e);
+      } else loose.push(e);
+    }
     const parts = channel.messages.map((m) => {
       const replies = m.replies.filter((r) => r.ts !== m.ts);
       const thread = replies.length
         ? `<div class="thread"><div class="thread-title">${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}</div>${replies.map((r) => messageHtml(r, ctx, 'reply')).join('')}</div>`
         : '';
-      return messageHtml(m, ctx).replace(/<\/div><\/article>$/, `${thread}</div></article>`);
+      const notes = (byCard.get(m.ts) ?? []).map(ephemeralHtml).join('');
+      return messageHtml(m, ctx).replace(/<\/div><\/article>$/, `${thread}</div></article>`) + notes;
     });
-    for (const e of mine) {
-      parts.push(`<div class="ephemeral" data-channel="${escapeHtml(e.channel)}" data-ts="${escapeHtml(e.message_ts)}"><div class="ephemeral-note">Only visible to you</div>${renderMessage(e, ctx)}</div>`);
-    }
+    for (const e of loose) parts.push(ephemeralHtml(e));
     list.innerHTML = parts.join('');
   }
   if (atBottom) list.scrollTop = list.scrollHeight;
+  // A new "only visible to you" reply is brought into view, wherever its card is.
+  for (const e of mine) {
+    const key = ephemeralKey(e);
+    if (ui.seenEphemerals.has(key)) continue;
+    ui.seenEphemerals.add(key);
+    if (ui.ready) list.querySelector(`[data-key="${CSS.escape(key)}"]`)?.scrollIntoView({ block: 'nearest' });
+  }
+  ui.ready = true;
   renderModal();
+}
+
+function ephemeralKey(e) {
+  return `${e.channel}:${e.user}:${e.message_ts}`;
 }
 
 function renderModal() {
@@ -82,11 +119,13 @@ function renderModal() {
     return;
   }
   // Re-render only when the app changed the view (views.update, errors): keep what the user is typing.
-  const key = `${top.id}:${top.hash}:${JSON.stringify(top.errors ?? null)}`;
+  const errors = ui.localErrors ?? top.errors ?? {};
+  const key = `${top.id}:${top.hash}:${JSON.stringify(errors)}`;
   if (ui.modalId === key && !box.hidden) return;
   ui.modalId = key;
+  const typed = box.hidden ? {} : modalValues(box);
   const v = top.view;
-  const ctx = { users: userNames(), interactive: true, errors: top.errors ?? {} };
+  const ctx = { users: userNames(), interactive: true, errors };
   box.innerHTML = `<div class="modal" role="dialog" aria-modal="true" data-view-id="${escapeHtml(top.id)}">
     <div class="modal-title">${textObject(v.title)}</div>
     <div class="modal-body">${(v.blocks ?? []).map((b) => renderBlock(b, ctx)).join('')}</div>
@@ -95,6 +134,11 @@ function renderModal() {
       ${v.submit ? `<button type="button" class="primary" data-modal="submit">${textObject(v.submit)}</button>` : ''}
     </div></div>`;
   box.hidden = false;
+  // Errors re-render the modal: what the user typed stays.
+  for (const el of box.querySelectorAll('[data-block-id][data-action-id]')) {
+    const value = typed[el.dataset.blockId]?.[el.dataset.actionId];
+    if (typeof value === 'string' && el.tagName !== 'BUTTON') el.value = value;
+  }
 }
 
 function toast(text, isError = false) {
@@ -172,10 +216,22 @@ document.addEventListener('click', async (ev) => {
     const box = $('modal');
     const viewId = box.querySelector('.modal')?.dataset.viewId;
     if (!viewId) return;
-    if (modalButton.dataset.modal === 'close') await send('close-view', { user: ui.user, view_id: viewId });
-    else {
+    if (modalButton.dataset.modal === 'close') {
+      ui.localErrors = null;
+      await send('close-view', { user: ui.user, view_id: viewId });
+    } else {
+      // As Slack's client does: a required field left empty is marked on the field and nothing is sent.
+      const values = modalValues(box);
+      const view = (ui.state?.views ?? []).find((v) => v.id === viewId)?.view;
+      const errors = validateInputs(view, values);
+      if (Object.keys(errors).length) {
+        ui.localErrors = errors;
+        renderModal();
+        return;
+      }
+      ui.localErrors = null;
       ui.modalId = null; // re-render with errors if the app answers with some
-      await send('submit', { user: ui.user, view_id: viewId, values: modalValues(box) });
+      await send('submit', { user: ui.user, view_id: viewId, values });
     }
     refreshSoon();
     return;
@@ -192,6 +248,7 @@ document.addEventListener('click', async (ev) => {
   if (inModal) body.view_id = inModal.dataset.viewId;
   else if (host) Object.assign(body, { channel: host.dataset.channel, ts: host.dataset.ts });
   else return;
+  if (!inModal) ui.lastClick = { channel: body.channel, ts: body.ts };
   button.disabled = true;
   try {
     await send('click', body);

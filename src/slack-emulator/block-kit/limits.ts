@@ -1,4 +1,4 @@
-import limitsJson from '../block-kit-limits.json';
+import limitsJson from '../block-kit-limits.json' with { type: 'json' };
 
 /**
  * Block Kit limits, copied from the shared platform facts (`/work/shared/slack/block-kit-limits.json`)

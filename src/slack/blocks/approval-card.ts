@@ -95,6 +95,8 @@ function summaryBlocks(action: ActionRow, agent: CardAgent, opts: CardOptions): 
     `*Agent*\n${clip(escapeMrkdwn(agent.name), NAME_MAX)}${agent.owner ? ` (owner: ${clip(escapeMrkdwn(agent.owner), NAME_MAX)})` : ''}`,
     `*Blast radius*\n${blastRadius(action)}`,
     `*Approver group*\n${group}`,
+    // The request's own time: a card posted again (escalation, a sandbox restart) still says when it was asked.
+    `*Requested*\n${slackDate(action.createdAt)}`,
     `*Expires*\n${action.expiresAt ? slackDate(action.expiresAt) : 'never'}`,
   ];
   if (action.onBehalfOf) fields.push(`*On behalf of*\n${clip(escapeMrkdwn(action.onBehalfOf), NAME_MAX)} (cannot approve)`);
