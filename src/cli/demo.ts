@@ -5,10 +5,10 @@ import { dataDirHolder } from '../embedded/data-dir';
 import { startLocal, StartAborted } from '../embedded/start';
 import { readChannel } from './admin-channel';
 import { parseFlags, processIo, type CliIo } from './io';
+import { TERMINAL, until } from './demo-client';
 
 type Step = { label: string; body: Record<string, unknown> };
 
-const TERMINAL = new Set(['previewed', 'denied', 'expired', 'cancelled', 'refused', 'committed', 'failed', 'plan_drift']);
 
 /** The agent's script: one allowed, one denied, one escalated action. */
 function steps(run: string): Step[] {
@@ -126,6 +126,15 @@ export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = 
     }
     const agent = (await minted.json()) as { name: string; token: string };
     const auth = { authorization: `Bearer ${agent.token}` };
+    if (flags.tour) {
+      const { runTour } = await import('./demo-tour');
+      const code = await runTour({ url, auth }, io, { waitMs, signal: interrupted.signal });
+      if (started && !interrupted.signal.aborted) {
+        io.stdout(`\nthe sandbox keeps running at ${url}/sandbox/ until you press Ctrl-C.`);
+        await stopped;
+      }
+      return code;
+    }
     io.stdout(`agent ${agent.name} is asking Countersign for three actions:\n`);
     const run = randomBytes(3).toString('hex');
     const ids: Record<string, string> = {};
@@ -157,17 +166,5 @@ export async function runDemo(argv: string[], io: CliIo = processIo, env: Env = 
     await started?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-  }
-}
-
-async function until(url: string, auth: Record<string, string>, id: string, done: (v: Record<string, any>) => boolean, timeoutMs: number, signal?: AbortSignal) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    signal?.throwIfAborted();
-    const res = await fetch(`${url}/v1/actions/${id}`, { headers: auth });
-    const view = (await res.json()) as Record<string, any>;
-    if (done(view)) return view;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${id}`);
-    await new Promise((r) => setTimeout(r, 300));
   }
 }

@@ -7,7 +7,7 @@ export const USAGE = `countersign — a Slack approval gateway for AI-agent acti
 
 usage:
   countersign serve [--api-only|--worker-only]        run the API, the Slack app and the workers
-  countersign demo [--url URL] [--wait SECONDS]        play an agent against a running sandbox (npm run demo)
+  countersign demo [--url URL] [--wait SECONDS] [--tour]  play an agent against a running sandbox (npm run demo)
   countersign migrate                                  apply database migrations (DATABASE_URL)
   countersign agents create|list|set|rotate|revoke …   manage agent identities and their tokens
   countersign kill AGENT|--all                         the kill switch: suspend, revoke tokens, cancel work
@@ -35,9 +35,10 @@ export const SERVE_USAGE = `usage: countersign serve [--api-only|--worker-only] 
   without Slack credentials sandbox mode (an approval page at http://HOST:PORT/sandbox/).
   Environment: PORT (3000), HOST (127.0.0.1), LOG_FORMAT (pretty on a terminal, json otherwise), LOG_LEVEL.`;
 
-export const DEMO_USAGE = `usage: countersign demo [--url URL] [--wait SECONDS]   (npm run demo -- --url URL)
+export const DEMO_USAGE = `usage: countersign demo [--url URL] [--wait SECONDS] [--tour]   (npm run demo -- --url URL)
   Plays an agent against the sandbox at --url, else at http://HOST:PORT (PORT=3001 npm run demo), else one it
-  starts: one allowed, one denied and one escalated action, then waits (600 s) for you to decide in the browser.`;
+  starts: one allowed, one denied and one escalated action, then waits (600 s) for you to decide in the browser.
+  --tour: approve with edits, rollback, standing grants and a budget that asks, one after the other.`;
 
 export const MIGRATE_USAGE = `usage: countersign migrate
   Applies the migrations in drizzle/ to DATABASE_URL. The embedded database is migrated when it is opened.`;

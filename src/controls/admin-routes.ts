@@ -5,6 +5,7 @@ import { AgentInputError, createAgent, findAgentByName, listAgents, type Agent }
 import { AgentNotFoundError, listAgentTokens, parseGrace, revokeAgentTokens, rotateAgentToken } from '../auth/token-admin';
 import { updateAgent } from '../auth/agent-update';
 import { requireAdmin } from '../http/admin-auth';
+import { parseQuery } from '../http/query';
 import { jsonBody } from '../http/json-body';
 import { zodProblem } from '../intake/zod-problem';
 import { Problem } from '../lib/errors';
@@ -157,7 +158,7 @@ export function adminRouter(deps: AdminRouterDeps): Router {
   router.get(
     '/grants',
     handle(async (req) => {
-      const q = parse(grantsQuery, req.query);
+      const q = parseQuery(grantsQuery, req.query);
       const agentId = q.agent ? (await agentNamed(q.agent)).id : undefined;
       return { body: { grants: (await listGrants(deps.db, { agentId, active: q.active === 'true' })).map(grantView) } };
     }),

@@ -126,7 +126,7 @@ export const ADMIN_OPERATIONS: ApiOperation[] = [
     auth: 'admin',
     request: { query: grantsQuery },
     responses: { 200: { description: 'The grants', schema: z.object({ grants: z.array(grantViewSchema) }) } },
-    problems: [...adminProblems, 'validation-failed', 'not-found'],
+    problems: [...adminProblems, 'invalid-request', 'not-found'],
   },
   {
     method: 'get',

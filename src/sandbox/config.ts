@@ -34,6 +34,18 @@ executors:
     secret: ${executorSecret}
     timeout_ms: 5000
     max_attempts: 3
+    # Rollback: a workflow the sandbox "created" can be rolled back from its card's thread (docs/sandbox.md).
+    contracts:
+      external_automation.workflow.create:
+        type: object
+        additionalProperties: true
+        compensate:
+          action_class: external_automation.workflow.disable
+          params: { name: "{{params.name}}", targets: "{{params.targets}}", reason: "rollback of {{params.name}}" }
+      "external_automation.*": { type: object, additionalProperties: true }
+# Budget overruns that ask: an agent's fourth read of the day waits for automation-ops instead of failing.
+budgets:
+  - { name: demo-reads, per: agent_day, max: 3, action_classes: ["external_automation.read.*"], on_exceed: escalate, via: automation-ops }
 admins: { members: [U0ALEX] }
 auditors: { members: [U0ALEX, U0SAM] }
 `,

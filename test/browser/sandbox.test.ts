@@ -38,7 +38,7 @@ describe('the sandbox page in a real browser', () => {
     // The agent's text is shown as text: its mention markup was escaped by the card builder.
     await expect(card.textContent()).resolves.toContain('<@U0SAM>');
 
-    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
     // The card is updated in place by the app (chat.update): no buttons left, the decision shown.
     await card.locator('button.sk-button').first().waitFor({ state: 'detached', timeout: 15_000 });
     await card.getByText(/approved/i).first().waitFor({ timeout: 15_000 });
@@ -107,13 +107,13 @@ describe('the sandbox page in a real browser', () => {
     // Nothing wider than the window: no horizontal scrolling.
     const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
     expect(overflow).toBeLessThanOrEqual(0);
-    const box = await card.getByRole('button', { name: 'Approve' }).boundingBox();
+    const box = await card.getByRole('button', { name: 'Approve', exact: true }).boundingBox();
     expect(box!.x + box!.width).toBeLessThanOrEqual(420);
 
     // Riley may not approve: the refusal is shown right under the card that was clicked, not at the bottom.
     await page.locator('#user').selectOption('U0RILEY');
     await card.scrollIntoViewIfNeeded();
-    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
     const refusal = page.locator('.ephemeral', { hasText: 'Only visible to you' });
     await refusal.waitFor({ timeout: 15_000 });
     await expect(card.locator('xpath=following-sibling::*[1]').getAttribute('class')).resolves.toBe('ephemeral');

@@ -103,7 +103,7 @@ describe('the first ten minutes, on a fresh clone', () => {
     await page.goto(`http://127.0.0.1:${port}/sandbox/`);
     const card = page.locator('article.message', { hasText: pending });
     await card.waitFor({ timeout: 30_000 });
-    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByRole('button', { name: 'Approve', exact: true }).click();
     await card.locator('.thread .message', { hasText: 'Committed' }).waitFor({ timeout: 60_000 });
     await demo.waitFor(/escalated action → committed/, 60_000);
     expect(await demo.exited).toEqual({ code: 0, signal: null });

@@ -94,7 +94,7 @@ describe('policy test', () => {
     const r = await run(['test', seedDir, '--require-coverage']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/\| result \| case +\| name/);
-    expect(r.stdout).toContain('rules decided by a passing case: 8/8');
+    expect(r.stdout).toContain('rules decided by a passing case: 9/9');
     expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
   });
   it('passes on the condition examples with every rule covered', async () => {
@@ -124,6 +124,7 @@ describe('policy test', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('external-automation-standing.test.yaml:4:');
     await rm(join(dir, 'external-automation-standing.test.yaml'));
+    await rm(join(dir, 'external-automation-reruns.test.yaml'));
     const none = await run(['test', dir]);
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('no test files');
@@ -131,14 +132,14 @@ describe('policy test', () => {
     expect((await run(['test', dir])).code).toBe(0);
     const strict = await run(['test', dir, '--require-coverage']);
     expect(strict.code).toBe(1);
-    expect(strict.stdout).toContain('rules decided by a passing case: 1/8');
+    expect(strict.stdout).toContain('rules decided by a passing case: 1/9');
   });
 });
 
 describe('policy lint', () => {
   it('is clean on the seed policy', async () => {
     const r = await run(['lint', seedDir]);
-    expect(r).toMatchObject({ code: 0, stdout: '8 rules in 1 file(s), 0 warning(s)\n' });
+    expect(r).toMatchObject({ code: 0, stdout: '9 rules in 2 file(s), 0 warning(s)\n' });
   });
   it('prints warnings, exits 1 with --strict, 1 on errors', async () => {
     const r = await run(['lint', examplesDir]);

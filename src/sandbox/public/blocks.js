@@ -180,6 +180,10 @@ function element(el, blockId, ctx) {
       if (el.multiline) return `<textarea class="sk-input"${ids}${ph}${len}>${escapeHtml(el.initial_value ?? '')}</textarea>`;
       return `<input class="sk-input" type="text"${ids}${ph}${len} value="${escapeHtml(el.initial_value ?? '')}">`;
     }
+    case 'number_input': {
+      const bounds = attrs({ min: el.min_value, max: el.max_value, step: el.is_decimal_allowed ? 'any' : '1' });
+      return `<input class="sk-input" type="number"${ids}${bounds} value="${escapeHtml(el.initial_value ?? '')}">`;
+    }
     case 'static_select':
     case 'radio_buttons': {
       const opts = [...(el.options ?? []), ...(el.option_groups ?? []).flatMap((g) => g.options ?? [])];
