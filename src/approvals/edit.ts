@@ -4,7 +4,8 @@ import { actions, agents, budgetReservations, type ActionRow } from '../db/schem
 import type { FileConfig } from '../config/file-config';
 import { appendEvents } from '../audit/append';
 import { contractViolations } from '../contracts/validate';
-import { drawBudgets, settleCounters } from '../controls/budgets';
+import { budgetOverruns, drawBudgets, settleCounters, type BudgetOverrun } from '../controls/budgets';
+import { describeOverrun } from '../intake/budget-overrun';
 import { findExecutor } from '../executor/registry';
 import { prepareForIntake, type Prepared } from '../executor/prepare';
 import { payloadHash } from '../intake/payload-hash';
@@ -68,18 +69,33 @@ async function refuseEdit(db: Db, action: ActionRow, userId: string, code: strin
   ]);
 }
 
-/** Gives back the action's reservations and reserves for the edited payload, in the edit's transaction. */
-async function reserveAgain(tx: Tx, config: EditDeps['config'], action: ActionRow, params: Record<string, unknown>, plan: Record<string, unknown> | null, agentName: string): Promise<void> {
+/**
+ * Gives back the action's reservations and reserves for the edited payload, in the edit's transaction. Budgets
+ * that ask (`on_exceed: escalate`) may be exceeded: the action is waiting for a person anyway, and the overruns
+ * returned are what its card shows from now on.
+ */
+async function reserveAgain(
+  tx: Tx,
+  config: EditDeps['config'],
+  action: ActionRow,
+  params: Record<string, unknown>,
+  plan: Record<string, unknown> | null,
+  agentName: string,
+): Promise<BudgetOverrun[]> {
+  // The reservations of the payload as it was are replaced (one row per action and budget): removed here and
+  // their amounts given back to the counters, then reserved anew for the edited payload.
   const released = await tx
-    .update(budgetReservations)
-    .set({ state: 'released', settledAt: sql`now()` })
+    .delete(budgetReservations)
     .where(and(eq(budgetReservations.actionId, action.id), eq(budgetReservations.state, 'reserved')))
     .returning();
   await settleCounters(
     tx,
     released.map((r) => ({ budget: r.budget, scopeKey: r.scopeKey, window: r.window, amount: r.amount, state: 'released' as const })),
   );
-  await drawBudgets(tx, config, { agentId: action.agentId, agentName, actionClass: action.actionClass, taskId: action.taskId, params, plan }, action.id, 'reserve');
+  const subject = { agentId: action.agentId, agentName, actionClass: action.actionClass, taskId: action.taskId, params, plan };
+  const overruns = (await budgetOverruns(tx, config, subject)).map((o) => ({ ...o, detail: describeOverrun(o) }));
+  await drawBudgets(tx, config, subject, action.id, 'reserve', new Set(overruns.map((o) => o.budget)));
+  return overruns;
 }
 
 /**
@@ -160,7 +176,9 @@ export async function editAndApprove(deps: EditDeps, input: EditInput): Promise<
     .transaction(async (tx) => {
       const locked = await lockAction(tx, action.id);
       if (!locked || locked.status !== 'pending_approval' || locked.payloadHash !== input.shownPayloadHash) return 'stale' as const;
-      await reserveAgain(tx, deps.config, locked, input.params, facts.plan as Record<string, unknown> | null, agentRow?.name ?? '');
+      const overruns = await reserveAgain(tx, deps.config, locked, input.params, facts.plan as Record<string, unknown> | null, agentRow?.name ?? '');
+      if (overruns.length) facts.budget_overrun = overruns;
+      else delete facts.budget_overrun;
       const [updated] = await tx
             .update(actions)
             .set({

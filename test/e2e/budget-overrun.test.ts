@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { budgetCounters } from '../../src/db/schema';
+import { actions, budgetCounters } from '../../src/db/schema';
 import { parseFileConfig } from '../../src/config/file-config';
-import { APPROVE_ACTION_ID, DENY_ACTION_ID, DENY_REASON_BLOCK, DENY_REASON_INPUT, DENY_VIEW_ID } from '../../src/slack/interaction-ids';
+import { createAgent } from '../../src/auth/agents';
+import { APPROVE_ACTION_ID, DENY_ACTION_ID, DENY_REASON_BLOCK, DENY_REASON_INPUT, DENY_VIEW_ID, EDIT_ACTION_ID, EDIT_PARAMS_BLOCK, EDIT_PARAMS_INPUT, EDIT_VIEW_ID } from '../../src/slack/interaction-ids';
 import { ALICE, AUTOMATION_OPS_CHANNEL, BOB, actionRequest, eventually } from '../support/harness';
 import { CAROL, ON_CALL_CHANNEL, blockText, slackTestConfig, startSlackHarness, waitForCard, waitForCardState, type SlackHarness } from '../support/slack';
 
@@ -96,6 +97,31 @@ describe('budgets that ask instead of refusing (on_exceed: escalate)', () => {
     await h.slack.clickButton({ channel: ON_CALL_CHANNEL, ts: card.ts, actionId: APPROVE_ACTION_ID, user: CAROL });
     await eventually(async () => ((await h.status(over.body.id)) === 'committed' ? true : null), 15_000, 'committed');
     await waitForCardState(h, ON_CALL_CHANNEL, card.ts, (t) => t.includes('Approved'));
+  });
+
+  it('an approver may edit an overrun down to fit: the card and the evidence follow, and no exception is recorded', async () => {
+    // Its own agent, so its own budget of the day: 600 spent, then 900 asked (1,500 of 1,000).
+    const { agent, token } = await createAgent(h.db.db, { name: 'refund-bot', owner: 'payments', scopes: ['external_automation.*'] }, 'admin:test');
+    const statusOf = async (id: string) => (await h.db.db.select({ status: actions.status }).from(actions).where(eq(actions.id, id)))[0]?.status;
+    const spent = await h.post(refund(600), { token });
+    await eventually(async () => ((await statusOf(spent.body.id)) === 'committed' ? true : null), 15_000, 'spent');
+    const over = await h.post(refund(900), { token });
+    expect(over.body.budget_overrun).toMatchObject([{ would_be: 1500 }]);
+    const card = await waitForCard(h, over.body.id);
+    await h.slack.clickButton({ channel: AUTOMATION_OPS_CHANNEL, ts: card.ts, actionId: EDIT_ACTION_ID, user: BOB });
+    const modal = await h.slack.waitForView((v) => v.isOpen && v.callback_id === EDIT_VIEW_ID && v.user === BOB);
+    const submitted = await h.slack.submitView({ viewId: modal.id, user: BOB, values: { [EDIT_PARAMS_BLOCK]: { [EDIT_PARAMS_INPUT]: JSON.stringify({ order: 'o-edited', amount: 300 }) } } });
+    expect(submitted.body ? JSON.parse(submitted.body) : {}).not.toHaveProperty('errors');
+    await eventually(async () => ((await statusOf(over.body.id)) === 'committed' ? true : null), 15_000, 'committed').catch(async (e: Error) => {
+      const evs = await h.events(over.body.id);
+      throw new Error(`${e.message}: ${await statusOf(over.body.id)} ${JSON.stringify(evs.map((x) => [x.type, x.data]))}`.slice(0, 3000));
+    });
+    const view = (await h.get(`/v1/actions/${over.body.id}`, token)).body;
+    expect(view.budget_overrun).toBeUndefined();
+    expect(view.edited.params).toEqual({ order: 'o-edited', amount: 300 });
+    expect(await h.events(over.body.id, 'exception_record')).toEqual([]);
+    const [row] = await h.db.db.select().from(budgetCounters).where(eq(budgetCounters.scopeKey, agent.id));
+    expect({ reserved: Number(row!.reserved), spent: Number(row!.spent) }).toEqual({ reserved: 0, spent: 900 });
   });
 
   it('config: on_exceed: escalate needs a configured via group', () => {
