@@ -123,4 +123,33 @@ describe('the sandbox page in a real browser', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('"Approve this and similar…" from the page: the form\'s select and number input submit, and the card counts a use', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${h.app.url}/sandbox/`);
+    await page.getByText('live', { exact: true }).waitFor({ timeout: 10_000 });
+    const run = (id: string) => escalatedRequest({ action_class: 'external_automation.workflow.run', params: { workflow: 'nightly-sync', run_id: id, target_count: 2 } });
+    const created = await h.post(run('r1'));
+    const card = page.locator('article.message', { hasText: created.body.id });
+    await card.waitFor({ timeout: 15_000 });
+    await card.getByRole('button', { name: 'Approve this and similar…' }).click();
+    const modal = page.locator('.modal', { hasText: 'How many similar requests' });
+    await modal.waitFor({ timeout: 10_000 });
+    await modal.locator('select').selectOption('3600');
+    await modal.locator('input[type=number]').fill('2');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-grant-form.png'), fullPage: false });
+    await modal.locator('[data-modal=submit]').click();
+    await modal.waitFor({ state: 'detached', timeout: 10_000 });
+    await card.getByText('0 of 2 used').waitFor({ timeout: 15_000 });
+    const second = await h.post(run('r2'));
+    expect(second.body.grant_id).toMatch(/^grt_/);
+    await card.getByText('1 of 2 used').waitFor({ timeout: 15_000 });
+    await card.getByRole('button', { name: 'Revoke grant' }).waitFor({ timeout: 5_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-grant.png'), fullPage: false });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

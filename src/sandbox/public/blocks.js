@@ -4,6 +4,7 @@
 const EMOJI = {
   white_check_mark: '✅', no_entry: '⛔', hourglass: '⌛', octagonal_sign: '🛑', rocket: '🚀', x: '❌',
   warning: '⚠️', lock: '🔒', eyes: '👀', tada: '🎉', hourglass_flowing_sand: '⏳', bell: '🔔',
+  repeat: '🔁', pencil2: '✏️', scissors: '✂️',
 };
 
 /** Escapes text for HTML element content and attribute values. */
