@@ -270,9 +270,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       const cardWorker = startCardWorker(notifier, redis, prefix);
       closers.push(() => cardWorker.close());
     }
-    // Periodic work runs once per period across all instances (advisory lock + period claim in Redis).
+    // Periodic work runs once per period across all instances (a lease row in PostgreSQL + a period claim in Redis).
     const claim = redisPeriodClaim(redis, prefix, instance);
-    const relayTimer = everyOnce(db, 'relay', 727280, 1000, () => relay.run());
+    const relayTimer = everyOnce(db, 'relay', 1000, () => relay.run());
     const reconcileNow = async () => {
       const requeued = await reconcileCommits(db, commitQueue);
       operatorMetrics.requeued(requeued.length);
@@ -280,8 +280,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     };
     // Reconcile at start-up too: whatever a crash or a lost Redis left behind is queued again at once.
     const startupReconcile = reconcileNow().catch((err) => logger.warn({ err }, 'start-up reconciliation failed; the periodic one will retry'));
-    const reconcile = everyOnce(db, 'reconcile', 727281, opts.reconcileEveryMs ?? env.COUNTERSIGN_RECONCILE_EVERY_MS, reconcileNow, claim);
-    const expiry = everyOnce(db, 'expiry', 727282, opts.expiryEveryMs ?? 5_000, async () => {
+    const reconcile = everyOnce(db, 'reconcile', opts.reconcileEveryMs ?? env.COUNTERSIGN_RECONCILE_EVERY_MS, reconcileNow, claim);
+    const expiry = everyOnce(db, 'expiry', opts.expiryEveryMs ?? 5_000, async () => {
       // Escalate first: a request nobody answered goes to the escalation group before it can time out.
       for (const id of await escalateDueApprovals(db)) {
         cards({ kind: 'escalate', action_id: id });
@@ -292,7 +292,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     closers.push(() => startupReconcile, () => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
     if (env.COUNTERSIGN_ANCHOR_FILE || env.COUNTERSIGN_ANCHOR_URL) {
       const target = { file: env.COUNTERSIGN_ANCHOR_FILE, url: env.COUNTERSIGN_ANCHOR_URL };
-      const anchors = everyOnce(db, 'anchor', 727283, env.COUNTERSIGN_ANCHOR_EVERY_MS, anchorTask(db, target, { instance, ...keyProtection }), claim);
+      const anchors = everyOnce(db, 'anchor', env.COUNTERSIGN_ANCHOR_EVERY_MS, anchorTask(db, target, { instance, ...keyProtection }), claim);
       closers.push(() => anchors.stop());
     }
   }

@@ -4,7 +4,6 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import type { DbConnection } from '../db/client';
-import { markSingleConnection } from '../db/exec';
 import { MIGRATIONS_FOLDER } from '../db/migrate';
 import * as schema from '../db/schema';
 
@@ -38,6 +37,5 @@ export async function openEmbeddedDatabase(dir: string): Promise<DbConnection> {
     renameSync(building, dir);
   }
   const { client, db } = await openMigrated(dir);
-  markSingleConnection(db);
   return { db, close: () => client.close() };
 }

@@ -12,3 +12,4 @@ export * from './budget-reservations';
 export * from './tasks';
 export * from './config-versions';
 export * from './policy-shadow';
+export * from './periodic-leases';
