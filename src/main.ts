@@ -32,6 +32,7 @@ import { problemHandler } from './http/problem-response';
 import { refuseHostileUrl } from './http/url-guard';
 import { routeFallback } from './http/route-fallback';
 import { connectRedis } from './queue/connection';
+import { redisTargetOf } from './queue/redis-target';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
@@ -87,7 +88,8 @@ export type Countersign = {
 /** Wires config → db → queues → http + bolt. Nothing else lives here. */
 export async function startCountersign(env: Env, opts: StartOptions = {}): Promise<Countersign> {
   if (!env.DATABASE_URL && !opts.database) throw new Error('DATABASE_URL is required (embedded mode is started by `countersign serve`)');
-  if (!env.REDIS_URL) throw new Error('REDIS_URL is required');
+  const redisTarget = redisTargetOf(env);
+  if (!redisTarget) throw new Error('REDIS_URL or REDIS_SENTINELS is required');
   const instance = `${hostname()}:${process.pid}`;
   // Loaded from the file, the configuration is reloaded like the policy bundle and versioned (src/config/store.ts).
   const configStore = opts.config ? null : ConfigStore.open(env.COUNTERSIGN_CONFIG);
@@ -115,11 +117,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       );
     }
   }
-  const redis = connectRedis(env.REDIS_URL);
+  const redis = connectRedis(redisTarget);
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const commitQueue = createCommitQueue(redis, prefix);
   const cardQueue = createCardQueue(redis, prefix);
-  const rateLimiter = createRateLimiter(env.REDIS_URL, { prefix, defaultPerMinute: env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE, waitMs: waitBudgetMs });
+  const rateLimiter = createRateLimiter(redisTarget, { prefix, defaultPerMinute: env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE, waitMs: waitBudgetMs });
   const metrics = createMetrics({ queues: [commitQueue, cardQueue], queueTimeoutMs: waitBudgetMs });
   // Readiness and the dependency-up gauge come from one probe on its own schedule, not from each request.
   const probe = startDependencyProbe(readinessChecks(db, redis), { timeoutMs: waitBudgetMs });

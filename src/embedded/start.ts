@@ -10,6 +10,7 @@ import { startSandbox, type Sandbox } from '../sandbox';
 import { claimDataDir } from './data-dir';
 import { openEmbeddedDatabase } from './database';
 import { startPrivateRedis, type PrivateRedis } from './redis-server';
+import { redisTargetOf } from '../queue/redis-target';
 
 export type LocalOptions = Pick<StartOptions, 'api' | 'workers' | 'reconcileEveryMs'> & {
   /** Run migrations against DATABASE_URL first (the embedded database is always migrated). Default true. */
@@ -30,7 +31,7 @@ export type Running = Countersign & {
 
 /**
  * Runs the whole product with what is configured, starting the rest: without DATABASE_URL an embedded
- * PostgreSQL (PGlite) in COUNTERSIGN_DATA_DIR/pgdata, without REDIS_URL a private redis-server with its
+ * PostgreSQL (PGlite) in COUNTERSIGN_DATA_DIR/pgdata, without REDIS_URL (or REDIS_SENTINELS) a private redis-server with its
  * append-only file in COUNTERSIGN_DATA_DIR/redis, and without Slack credentials sandbox mode (the built-in
  * Slack emulator and the /sandbox page). Everything started here is stopped by close().
  */
@@ -44,13 +45,13 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
   };
   try {
     let effective: Env = env;
-    if (!env.DATABASE_URL || !env.REDIS_URL) {
+    if (!env.DATABASE_URL || !redisTargetOf(env)) {
       const lock = claimDataDir(dataDir);
       stack.push(() => lock.release());
     }
     // Redis first: when it cannot be had, say so before spending seconds on the database.
     let redis: PrivateRedis | null = null;
-    if (!env.REDIS_URL) {
+    if (!redisTargetOf(env)) {
       redis = await startPrivateRedis(join(dataDir, 'redis'), { path: opts.path });
       stack.push(() => redis!.stop());
       effective = { ...effective, REDIS_URL: redis.url };
@@ -98,7 +99,7 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
       await sandbox.listening(app.url);
       // Conveniences: if the database is not answering yet, the sandbox still starts without them.
       try {
-        const reposted = await sandbox.repostPendingCards(app.db, effective.REDIS_URL!, effective.COUNTERSIGN_QUEUE_PREFIX);
+        const reposted = await sandbox.repostPendingCards(app.db, redisTargetOf(effective)!, effective.COUNTERSIGN_QUEUE_PREFIX);
         if (reposted) say(`posted ${reposted} pending approval card(s) again (the sandbox's Slack starts empty on every run)`);
         const demo = await sandbox.ensureDemoAgent(app.db);
         if (demo) {
