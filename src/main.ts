@@ -241,6 +241,22 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     await probe.firstRound;
     await new Promise<void>((resolve) => server!.listen(env.PORT, env.HOST, resolve));
     port = (server.address() as { port: number }).port;
+  } else {
+    // A worker-only process serves no API, but the release counters (executor calls, lease take-overs,
+    // re-queues) are counted where the workers run: it answers /metrics, /healthz and /readyz on PORT, and
+    // nothing else, so it is scraped like any other instance.
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(observabilityRouter({ metrics, probe }));
+    app.use(routeFallback(app));
+    app.use(problemHandler);
+    server = createServer(app);
+    await probe.firstRound;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(env.PORT, env.HOST, resolve);
+    });
+    port = (server.address() as { port: number }).port;
   }
 
   if (opts.workers !== false) {
