@@ -6,7 +6,7 @@ import { connectDb, type DbHandle } from '../../src/db/client';
 import { execNamed } from '../../src/db/exec-named';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval-card';
-import { chaosEnv, exactlyOnceFigures, readAction, stopAll, waitFor, writeConfig } from '../chaos/support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, stopAll, waitFor, writeConfig } from '../chaos/support';
 import { startTestExecutor } from '../support/executor-server';
 import { ALICE, AUTOMATION_OPS_CHANNEL, EXECUTOR_SECRET, actionRequest, eventually } from '../support/harness';
 import { startPrivatePgBouncer, type PrivatePgBouncer } from '../support/private-pgbouncer';
@@ -258,6 +258,8 @@ describe('through PgBouncer in transaction mode', () => {
       );
       expect(f.lost).toBe(0);
       expect(f.duplicateEffects + f.duplicateCommitEvents).toBe(0);
+      // Repeated calls (outcomes not recorded while PostgreSQL was down) only after a lease take-over.
+      expect(await repeatsWithoutTakeover(direct.sql, executor)).toEqual([]);
       expect(chain.break).toBeNull();
       expect(app!.child.exitCode).toBeNull();
     }, 180_000);

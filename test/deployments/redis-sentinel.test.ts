@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env';
 import { redisTargetOf } from '../../src/queue/redis-target';
-import { chaosEnv, exactlyOnceFigures, pool, readAction, startApi, startWorker, stopAll, waitFor, writeConfig } from '../chaos/support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, stopAll, waitFor, writeConfig } from '../chaos/support';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
@@ -141,6 +141,8 @@ describe('Redis through Sentinel', () => {
     expect(f.lost).toBe(0);
     expect(f.duplicateEffects).toBe(0);
     expect(f.duplicateCommitEvents).toBe(0);
+    // Released twice would show as a repeated call without a lease take-over (none were repeated in the runs so far).
+    expect(await repeatsWithoutTakeover(db.sql, executor)).toEqual([]);
     expect(executor.effects.size).toBe(ids.length);
     expect(procs.every((p) => p.child.exitCode === null)).toBe(true);
   }, 240_000);
