@@ -99,7 +99,12 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   const waitBudgetMs = env.COUNTERSIGN_DEPENDENCY_WAIT_MS;
   const { db, close: closeDb } =
     opts.database ??
-    connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}`, waitBudgetMs, preparedStatements: env.COUNTERSIGN_DB_PREPARED_STATEMENTS });
+    connectDb(env.DATABASE_URL!, {
+      applicationName: `countersign:${instance}`,
+      waitBudgetMs,
+      preparedStatements: env.COUNTERSIGN_DB_PREPARED_STATEMENTS,
+      pipelining: env.COUNTERSIGN_DB_PIPELINING,
+    });
   // The API signs receipts: its key is opened before anything else, so one that cannot be decrypted stops the
   // start here (closing the database again), not at the first request.
   const keyProtection = { passphrase: env.COUNTERSIGN_RECEIPT_KEY_PASSPHRASE };

@@ -58,6 +58,11 @@ export const envSchema = z.object({
    * (Debian 12 ships 1.18), where a statement prepared on one server connection is unknown on the next.
    */
   COUNTERSIGN_DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
+   * Pipelined statements (several in flight on one connection once all are busy). Turn off behind PgBouncer in
+   * transaction mode before 1.21, which can lose the answer to a pipelined statement (the request then hangs).
+   */
+  COUNTERSIGN_DB_PIPELINING: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Release tuning (docs/release.md). Defaults suit production; the chaos tests shorten them.
   COUNTERSIGN_COMMIT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),

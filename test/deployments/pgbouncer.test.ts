@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { createAgent } from '../../src/auth/agents';
 import { verifyChain } from '../../src/audit/verify';
 import { connectDb, type DbHandle } from '../../src/db/client';
+import { execRows } from '../../src/db/exec';
 import { execNamed } from '../../src/db/exec-named';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval-card';
@@ -20,14 +22,17 @@ import { blockText, startSlackHarness, type SlackHarness } from '../support/slac
  * (docs/operations.md, "PgBouncer"). Consecutive transactions of one client connection land on whichever
  * server connection is free, so nothing may rely on a session: named prepared statements are off
  * (COUNTERSIGN_DB_PREPARED_STATEMENTS=false: PgBouncer < 1.21 does not carry them across server connections),
- * there is no LISTEN (long polls poll), advisory locks are transaction-scoped, the periodic tasks' lease is a
- * row (src/queue/periodic.ts), and migrations run in one transaction (src/db/migrate.ts).
+ * so is pipelining (COUNTERSIGN_DB_PIPELINING=false: PgBouncer < 1.21 loses the answers to statements sent
+ * behind another), there is no LISTEN (long polls poll), advisory locks are transaction-scoped, the periodic
+ * tasks' lease is a row (src/queue/periodic.ts), and migrations run in one transaction (src/db/migrate.ts).
  *
- * The server pool is 2 against the app's 10 client connections, so transactions really queue for servers:
- * an app that holds a server connection while waiting for another (as the periodic tasks' advisory-lock
- * transaction did) stalls here.
+ * The app's server pool is one connection against its 10 client connections, so transactions really queue
+ * for it: an app that holds a server connection while waiting for another (as the periodic tasks'
+ * advisory-lock transaction did) stalls here.
  */
 const POOL = 1;
+/** PGB_PIPELINING=true runs the app with pipelining on, to see the hang this setting prevents. */
+const PIPELINING = process.env.PGB_PIPELINING ?? 'false';
 let pg: PrivatePostgres;
 let pgb: PrivatePgBouncer;
 let direct: DbHandle;
@@ -95,24 +100,71 @@ describe('through PgBouncer in transaction mode', () => {
     }
   }, 30_000);
 
-  describe('the app through it (prepared statements off, a server pool of 2)', () => {
+  it('pipelined statements lose their answers behind it; COUNTERSIGN_DB_PIPELINING=false keeps one per connection', async () => {
+    // Its own bouncer (a server pool of 1): lost answers may leave its connections in a state the next test should not see.
+    const own = await startPrivatePgBouncer({ host: '127.0.0.1', port: pg.port }, { poolSize: 1 });
+    const run = async (pipelining: boolean) => {
+      // Two connections for 300 statements at once: postgres.js pipelines the rest onto busy connections.
+      const h = connectDb(own.url('countersign'), { max: 2, preparedStatements: false, pipelining });
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 300 }, (_, i) =>
+            Promise.race([
+              // Every other one lasts a few milliseconds on the server, so what is pipelined behind it has certainly
+              // been passed on to the server before its answer ends the bouncer's transaction.
+              execRows<{ n: number }>(h.db, i % 2 ? sql`select ${i}::int as n` : sql`select 1 as n from pg_sleep(0.005)`).then(
+                (rows) => (Number(rows[0]!.n) === (i % 2 ? i : 1) ? 'ok' : 'wrong'),
+                (e: { code?: string }) => String(e.code),
+              ),
+              new Promise<string>((r) => setTimeout(() => r('hung'), 8000).unref()),
+            ]),
+          ),
+        );
+        return results.reduce<Record<string, number>>((a, r) => ({ ...a, [r]: (a[r] ?? 0) + 1 }), {});
+      } finally {
+        await h.sql.end({ timeout: 1 });
+      }
+    };
+    try {
+      const on = await run(true);
+      // Some never answered (or, when a lost answer reached the wrong query, failed or answered wrongly).
+      expect(on.ok ?? 0, JSON.stringify(on)).toBeLessThan(300);
+      const off = await run(false);
+      expect(off, JSON.stringify({ on, off })).toEqual({ ok: 300 });
+    } finally {
+      await own.close();
+    }
+  }, 40_000);
+
+  describe('the app through it (prepared statements and pipelining off, a server pool of 1)', () => {
     let h: SlackHarness;
     beforeAll(async () => {
       const handle = connectDb(pg.url('countersign'), { max: 5 });
       h = await startSlackHarness({
         database: { ...handle, url: pg.url('countersign'), name: 'countersign', drop: () => handle.close() },
         databaseUrl: () => pgb.url('countersign'),
-        env: { COUNTERSIGN_DB_PREPARED_STATEMENTS: 'false' },
+        env: { COUNTERSIGN_DB_PREPARED_STATEMENTS: 'false', COUNTERSIGN_DB_PIPELINING: PIPELINING },
       });
     }, 60_000);
     afterAll(async () => {
       await h?.close();
     }, 60_000);
 
+    /** The bouncer's pools and PostgreSQL's sessions, for a failure's output. */
+    const diagnose = async (what: string) =>
+      console.log(
+        `[deploy] ${what}:`,
+        JSON.stringify(pgb.show('POOLS').filter((p) => p.database === 'countersign')),
+        JSON.stringify(await direct.sql`select pid, state, application_name, wait_event, now() - xact_start as xact_age, query from pg_stat_activity where datname = 'countersign'`),
+      );
+
     const readRequest = (n: number) =>
       actionRequest({ action_class: 'external_automation.read.jobs', params: { job: `pgb-${n}` }, context: {}, justification: 'read through pgbouncer' });
 
     it('the allow path under concurrency: every action committed once, replays answered from the first write', async () => {
+      // A hang here has been a lost answer (pipelining): say where things stood if it comes back.
+      const diagTimer = setTimeout(() => void diagnose('the allow path is slow'), 30_000);
+      onTestFinished(() => clearTimeout(diagTimer));
       const requests = Array.from({ length: 40 }, (_, i) => readRequest(i));
       const first = await Promise.all(requests.map((r) => h.post(r)));
       expect(first.map((r) => r.status)).toEqual(Array(40).fill(201));
@@ -144,7 +196,10 @@ describe('through PgBouncer in transaction mode', () => {
       await eventually(async () => (await h.status(id)) === 'committed', 15_000, 'committed');
       expect((await h.events(id)).map((e) => e.type)).toEqual(expect.arrayContaining(['action.requested', 'approval.recorded', 'commit.succeeded']));
       // The periodic tasks ran through the bouncer too (their lease rows), and hold nothing between runs.
-      await eventually(async () => (await direct.sql`select task from periodic_leases where task in ('expiry', 'relay')`).length === 2, 10_000, 'the relay and expiry leases');
+      await eventually(async () => (await direct.sql`select task from periodic_leases where task in ('expiry', 'relay')`).length === 2, 10_000, 'the relay and expiry leases').catch(async (e: unknown) => {
+        await diagnose('no periodic task ran');
+        throw e;
+      });
     }, 60_000);
   });
 
@@ -173,7 +228,7 @@ describe('through PgBouncer in transaction mode', () => {
         redisUrl: redis.url,
         prefix: 'pgb-outage',
         config: writeConfig(executor.url),
-        extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(BUDGET_MS), COUNTERSIGN_DB_PREPARED_STATEMENTS: 'false' },
+        extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(BUDGET_MS), COUNTERSIGN_DB_PREPARED_STATEMENTS: 'false', COUNTERSIGN_DB_PIPELINING: PIPELINING },
       });
       app = await startServe('app', ['--migrate=false'], env);
       ({ token } = await createAgent(direct.db, { name: 'pgb-outage-bot', scopes: ['external_automation.*'] }, 'admin:test'));
