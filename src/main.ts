@@ -33,6 +33,7 @@ import { problemHandler } from './http/problem-response';
 import { refuseHostileUrl } from './http/url-guard';
 import { routeFallback } from './http/route-fallback';
 import { closeRedis, connectRedis } from './queue/connection';
+import { redisTargetOf } from './queue/redis-target';
 import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
@@ -90,7 +91,8 @@ export type Countersign = {
 /** Wires config → db → queues → http + bolt. Nothing else lives here. */
 export async function startCountersign(env: Env, opts: StartOptions = {}): Promise<Countersign> {
   if (!env.DATABASE_URL && !opts.database) throw new Error('DATABASE_URL is required (embedded mode is started by `countersign serve`)');
-  if (!env.REDIS_URL) throw new Error('REDIS_URL is required');
+  const redisTarget = redisTargetOf(env);
+  if (!redisTarget) throw new Error('REDIS_URL or REDIS_SENTINELS is required');
   const instance = `${hostname()}:${process.pid}`;
   // Loaded from the file, the configuration is reloaded like the policy bundle and versioned (src/config/store.ts).
   const configStore = opts.config ? null : ConfigStore.open(env.COUNTERSIGN_CONFIG);
@@ -100,7 +102,12 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
   const waitBudgetMs = env.COUNTERSIGN_DEPENDENCY_WAIT_MS;
   const { db, close: closeDb } =
     opts.database ??
-    connectDb(env.DATABASE_URL!, { applicationName: `countersign:${instance}`, waitBudgetMs, preparedStatements: env.COUNTERSIGN_DB_PREPARED_STATEMENTS });
+    connectDb(env.DATABASE_URL!, {
+      applicationName: `countersign:${instance}`,
+      waitBudgetMs,
+      preparedStatements: env.COUNTERSIGN_DB_PREPARED_STATEMENTS,
+      pipelining: env.COUNTERSIGN_DB_PIPELINING,
+    });
   // The API signs receipts: its key is opened before anything else, so one that cannot be decrypted stops the
   // start here (closing the database again), not at the first request.
   const keyProtection = { passphrase: env.COUNTERSIGN_RECEIPT_KEY_PASSPHRASE };
@@ -120,11 +127,11 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       );
     }
   }
-  const redis = connectRedis(env.REDIS_URL);
+  const redis = connectRedis(redisTarget);
   const prefix = env.COUNTERSIGN_QUEUE_PREFIX;
   const commitQueue = createCommitQueue(redis, prefix);
   const cardQueue = createCardQueue(redis, prefix);
-  const rateLimiter = createRateLimiter(env.REDIS_URL, { prefix, defaultPerMinute: env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE, waitMs: waitBudgetMs });
+  const rateLimiter = createRateLimiter(redisTarget, { prefix, defaultPerMinute: env.COUNTERSIGN_RATE_LIMIT_PER_MINUTE, waitMs: waitBudgetMs });
   const metrics = createMetrics({ queues: [commitQueue, cardQueue], queueTimeoutMs: waitBudgetMs });
   // Readiness and the dependency-up gauge come from one probe on its own schedule, not from each request.
   const probe = startDependencyProbe(readinessChecks(db, redis), { timeoutMs: waitBudgetMs });
@@ -267,6 +274,22 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     await probe.firstRound;
     await new Promise<void>((resolve) => server!.listen(env.PORT, env.HOST, resolve));
     port = (server.address() as { port: number }).port;
+  } else {
+    // A worker-only process serves no API, but the release counters (executor calls, lease take-overs,
+    // re-queues) are counted where the workers run: it answers /metrics, /healthz and /readyz on PORT, and
+    // nothing else, so it is scraped like any other instance.
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(observabilityRouter({ metrics, probe }));
+    app.use(routeFallback(app));
+    app.use(problemHandler);
+    server = createServer(app);
+    await probe.firstRound;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(env.PORT, env.HOST, resolve);
+    });
+    port = (server.address() as { port: number }).port;
   }
 
   if (opts.workers !== false) {
@@ -298,9 +321,9 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       const cardWorker = startCardWorker(notifier, redis, prefix);
       closers.push(() => closeWorker(cardWorker));
     }
-    // Periodic work runs once per period across all instances (advisory lock + period claim in Redis).
+    // Periodic work runs once per period across all instances (a lease row in PostgreSQL + a period claim in Redis).
     const claim = redisPeriodClaim(redis, prefix, instance);
-    const relayTimer = everyOnce(db, 'relay', 727280, 1000, () => relay.run());
+    const relayTimer = everyOnce(db, 'relay', 1000, () => relay.run());
     const reconcileNow = async () => {
       const requeued = await reconcileCommits(db, commitQueue);
       operatorMetrics.requeued(requeued.length);
@@ -308,8 +331,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     };
     // Reconcile at start-up too: whatever a crash or a lost Redis left behind is queued again at once.
     const startupReconcile = reconcileNow().catch((err) => logger.warn({ err }, 'start-up reconciliation failed; the periodic one will retry'));
-    const reconcile = everyOnce(db, 'reconcile', 727281, opts.reconcileEveryMs ?? env.COUNTERSIGN_RECONCILE_EVERY_MS, reconcileNow, claim);
-    const expiry = everyOnce(db, 'expiry', 727282, opts.expiryEveryMs ?? 5_000, async () => {
+    const reconcile = everyOnce(db, 'reconcile', opts.reconcileEveryMs ?? env.COUNTERSIGN_RECONCILE_EVERY_MS, reconcileNow, claim);
+    const expiry = everyOnce(db, 'expiry', opts.expiryEveryMs ?? 5_000, async () => {
       // Escalate first: a request nobody answered goes to the escalation group before it can time out.
       for (const id of await escalateDueApprovals(db)) {
         cards({ kind: 'escalate', action_id: id });
@@ -322,7 +345,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     closers.push(() => startupReconcile, () => relayTimer.stop(), () => reconcile.stop(), () => expiry.stop(), () => relay.idle());
     if (env.COUNTERSIGN_ANCHOR_FILE || env.COUNTERSIGN_ANCHOR_URL) {
       const target = { file: env.COUNTERSIGN_ANCHOR_FILE, url: env.COUNTERSIGN_ANCHOR_URL };
-      const anchors = everyOnce(db, 'anchor', 727283, env.COUNTERSIGN_ANCHOR_EVERY_MS, anchorTask(db, target, { instance, ...keyProtection }), claim);
+      const anchors = everyOnce(db, 'anchor', env.COUNTERSIGN_ANCHOR_EVERY_MS, anchorTask(db, target, { instance, ...keyProtection }), claim);
       closers.push(() => anchors.stop());
     }
   }

@@ -1,6 +1,7 @@
 import type { Env } from '../config/env';
 import { killAgent, killAllAgents, resumeAgent, type KillResult } from '../controls/kill-switch';
 import { connectRedis } from '../queue/connection';
+import { redisTargetOf } from '../queue/redis-target';
 import { createCardQueue, enqueueCardJob } from '../queue/card-queue';
 import { parseFlags, type CliIo } from './io';
 import { withOperatorDb } from './operator-db';
@@ -11,11 +12,12 @@ export const KILL_USAGE = `  countersign kill AGENT|--all [--reason TEXT] [--jso
 /** Queues a card update for every action whose card changed (cancelled; a grant ended) so Slack shows it. */
 export async function updateCards(env: Env, ids: string[], io: CliIo): Promise<void> {
   if (ids.length === 0) return;
-  if (!env.REDIS_URL) {
-    io.stderr(`REDIS_URL is not set: ${ids.length} action(s) are cancelled, but their Slack cards were not updated`);
+  const target = redisTargetOf(env);
+  if (!target) {
+    io.stderr(`neither REDIS_URL nor REDIS_SENTINELS is set: ${ids.length} action(s) are cancelled, but their Slack cards were not updated`);
     return;
   }
-  const redis = connectRedis(env.REDIS_URL, 'countersign-cli');
+  const redis = connectRedis(target, 'countersign-cli');
   const queue = createCardQueue(redis, env.COUNTERSIGN_QUEUE_PREFIX);
   try {
     for (const id of ids) await enqueueCardJob(queue, { kind: 'update', action_id: id });

@@ -54,6 +54,7 @@ export async function withOperatorDb(
     const handle = connectDb(env.DATABASE_URL, {
       max: opts.max ?? 1,
       preparedStatements: env.COUNTERSIGN_DB_PREPARED_STATEMENTS,
+      pipelining: env.COUNTERSIGN_DB_PIPELINING,
       ...(opts.applicationName ? { applicationName: opts.applicationName } : {}),
     });
     try {

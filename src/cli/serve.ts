@@ -134,7 +134,24 @@ function guardKnownDriverCrashes(): void {
       logger.warn({ err }, 'a Redis reply was dropped by the shutdown (connection closed under it)');
       return;
     }
+    if (isTypeFetchRefusal(err)) {
+      logger.warn({ err }, 'a new database connection could not fetch its array types (PostgreSQL unreachable behind a pooler); it is opened again');
+      return;
+    }
     logger.fatal({ err }, 'uncaught exception');
     process.exit(1);
   });
+}
+
+/**
+ * postgres.js fetches the array types on every new connection (`fetchArrayTypes`, its own query) and does
+ * not handle that query's rejection. Directly on PostgreSQL it cannot fail after a successful login; behind
+ * PgBouncer the login is PgBouncer's and the type query is the first that needs a server, so while
+ * PostgreSQL is down PgBouncer refuses it (class 08: query_wait_timeout, server login failing) and the
+ * unhandled rejection would end the process. The connection is closed by then and opened again on demand;
+ * the query that asked for it fails within the wait budget (503). Nothing of ours is lost by ignoring it.
+ */
+function isTypeFetchRefusal(err: unknown): boolean {
+  const e = err as { name?: string; code?: unknown; query?: unknown } | null;
+  return e?.name === 'PostgresError' && typeof e.code === 'string' && /^08/.test(e.code) && /typarray/.test(String(e.query ?? ''));
 }

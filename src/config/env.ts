@@ -7,6 +7,26 @@ import { z } from 'zod';
 export const envSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   REDIS_URL: z.string().url().optional(),
+  /**
+   * Redis through Sentinel instead of REDIS_URL: the sentinels as host:port,host:port and the name of the
+   * group they monitor (docs/operations.md, "Redis Sentinel"). REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD when
+   * the servers and the sentinels require one.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .transform((v, ctx) => {
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const parsed = list.map((entry) => /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(entry));
+      if (list.length === 0 || parsed.some((m) => !m || Number(m[2]) > 65535)) {
+        ctx.addIssue({ code: 'custom', message: 'must be host:port pairs separated by commas (e.g. 10.0.0.1:26379,10.0.0.2:26379)' });
+        return z.NEVER;
+      }
+      return parsed.map((m) => ({ host: m![1]!.replace(/^\[|\]$/g, ''), port: Number(m![2]) }));
+    })
+    .optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   SLACK_BOT_TOKEN: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
   SLACK_SIGNING_SECRET: z.string().min(8).optional(),
   SLACK_APP_TOKEN: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
@@ -40,6 +60,11 @@ export const envSchema = z.object({
    * (Debian 12 ships 1.18), where a statement prepared on one server connection is unknown on the next.
    */
   COUNTERSIGN_DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /**
+   * Pipelined statements (several in flight on one connection once all are busy). Turn off behind PgBouncer in
+   * transaction mode before 1.21, which can lose the answer to a pipelined statement (the request then hangs).
+   */
+  COUNTERSIGN_DB_PIPELINING: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Read by src/lib/logger.ts when it loads: pretty lines on a terminal, JSON otherwise, unless set. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -83,6 +108,8 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (env.SLACK_BOT_TOKEN && !env.SLACK_SIGNING_SECRET && !env.SLACK_APP_TOKEN) {
     problems.push('SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
+  if (env.REDIS_SENTINELS && env.REDIS_URL) problems.push('REDIS_SENTINELS: set either REDIS_URL or REDIS_SENTINELS, not both');
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) problems.push('REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name the sentinels monitor, e.g. mymaster)');
   if (problems.length) throw new EnvError(problems);
   return env;
 }

@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Problem, isProblem } from '../lib/errors';
 import { closeRedis, redisRetryDelay } from '../queue/connection';
+import { openRedis, type RedisTarget } from '../queue/redis-target';
 
 /**
  * Per-agent request rate limit, shared by every instance through Redis. GCRA (the "leaky bucket as a
@@ -71,9 +72,9 @@ type RedisWithScript = Redis & {
  * connection is being re-established waits for it (within the budget), so the first one after Redis's
  * return succeeds.
  */
-export function createRateLimiter(redisUrl: string, opts: { prefix: string; defaultPerMinute: number; waitMs?: number }): RateLimiter {
+export function createRateLimiter(target: RedisTarget, opts: { prefix: string; defaultPerMinute: number; waitMs?: number }): RateLimiter {
   const waitMs = opts.waitMs ?? DEFAULT_WAIT_MS;
-  const redis = new Redis(redisUrl, {
+  const redis = openRedis(target, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     commandTimeout: waitMs,

@@ -2,6 +2,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import * as schema from './schema';
+import { withoutPipelining } from './no-pipelining';
 import { reconnectBackoff, withWaitBudget } from './wait-budget';
 
 /**
@@ -24,7 +25,7 @@ export type DbHandle = DbConnection & { sql: postgres.Sql };
  */
 export function connectDb(
   url: string,
-  opts: { max?: number; applicationName?: string; waitBudgetMs?: number; preparedStatements?: boolean } = {},
+  opts: { max?: number; applicationName?: string; waitBudgetMs?: number; preparedStatements?: boolean; pipelining?: boolean } = {},
 ): DbHandle {
   const sql = postgres(url, {
     max: opts.max ?? 10,
@@ -37,6 +38,8 @@ export function connectDb(
     connect_timeout: 5,
     backoff: reconnectBackoff,
   });
-  const db = drizzle(opts.waitBudgetMs ? withWaitBudget(sql, opts.waitBudgetMs) : sql, { schema });
+  // pipelining false: one statement per connection at a time (no-pipelining.ts; PgBouncer < 1.21 in transaction mode).
+  const client = opts.pipelining === false ? withoutPipelining(sql, opts.max ?? 10) : sql;
+  const db = drizzle(opts.waitBudgetMs ? withWaitBudget(client, opts.waitBudgetMs) : client, { schema });
   return { db, sql, close: () => sql.end({ timeout: 5 }) };
 }

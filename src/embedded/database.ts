@@ -5,7 +5,6 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import type { DbConnection } from '../db/client';
-import { markSingleConnection } from '../db/exec';
 import { MIGRATIONS_FOLDER } from '../db/migrate';
 import * as schema from '../db/schema';
 
@@ -78,6 +77,5 @@ export async function openEmbeddedDatabase(dir: string, opts: { template?: strin
     await client.close();
     throw new Error('start-up interrupted');
   }
-  markSingleConnection(db);
   return { db, close: () => client.close() };
 }

@@ -11,6 +11,7 @@ import { claimDataDir } from './data-dir';
 import { buildingDir, isInitialised, openEmbeddedDatabase, TEMPLATE_DIR } from './database';
 import { findOnPath, NO_REDIS_MESSAGE, startPrivateRedis, type PrivateRedis } from './redis-server';
 import { EmbeddedError } from './data-dir';
+import { redisTargetOf } from '../queue/redis-target';
 
 export type LocalOptions = Pick<StartOptions, 'api' | 'workers' | 'reconcileEveryMs'> & {
   /** Run migrations against DATABASE_URL first (the embedded database is always migrated). Default true. */
@@ -52,7 +53,7 @@ export type Running = Countersign & {
 
 /**
  * Runs the whole product with what is configured, starting the rest: without DATABASE_URL an embedded
- * PostgreSQL (PGlite) in COUNTERSIGN_DATA_DIR/pgdata, without REDIS_URL a private redis-server with its
+ * PostgreSQL (PGlite) in COUNTERSIGN_DATA_DIR/pgdata, without REDIS_URL (or REDIS_SENTINELS) a private redis-server with its
  * append-only file in COUNTERSIGN_DATA_DIR/redis, and without Slack credentials sandbox mode (the built-in
  * Slack emulator and the /sandbox page). Everything started here is stopped by close().
  */
@@ -90,12 +91,12 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
   };
   try {
     let effective: Env = env;
-    if (!env.DATABASE_URL || !env.REDIS_URL) {
+    if (!env.DATABASE_URL || !redisTargetOf(env)) {
       const lock = claimDataDir(dataDir);
       stack.push(() => lock.release());
     }
     // Said before any slow step: without redis-server there is nothing to wait for.
-    if (!env.REDIS_URL && !findOnPath('redis-server', opts.path ?? process.env.PATH)) throw new EmbeddedError(NO_REDIS_MESSAGE);
+    if (!redisTargetOf(env) && !findOnPath('redis-server', opts.path ?? process.env.PATH)) throw new EmbeddedError(NO_REDIS_MESSAGE);
     let database: DbConnection | undefined;
     let appOwnsDatabase = false;
     if (!env.DATABASE_URL) {
@@ -123,7 +124,7 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
       await timed('applying database migrations', () => runMigrations(env.DATABASE_URL!));
     }
     let redis: PrivateRedis | null = null;
-    if (!env.REDIS_URL) {
+    if (!redisTargetOf(env)) {
       const starting = startPrivateRedis(join(dataDir, 'redis'), { path: opts.path });
       // Stopped even when the abort wins the race against its start.
       stack.push(() => starting.then((r) => r.stop(), () => undefined));
@@ -178,7 +179,7 @@ export async function startLocal(env: Env, opts: LocalOptions = {}): Promise<Run
       await sandbox.listening(app.url);
       // Conveniences: if the database is not answering yet, the sandbox still starts without them.
       try {
-        const reposted = await step(sandbox.repostPendingCards(app.db, effective.REDIS_URL!, effective.COUNTERSIGN_QUEUE_PREFIX));
+        const reposted = await step(sandbox.repostPendingCards(app.db, redisTargetOf(effective)!, effective.COUNTERSIGN_QUEUE_PREFIX));
         if (reposted) say(`posted ${reposted} pending approval card(s) again (the sandbox's Slack starts empty on every run)`);
         const demo = await step(sandbox.ensureDemoAgent(app.db));
         if (demo) {

@@ -15,6 +15,9 @@ function isDatabaseUnavailable(e: unknown): boolean {
   const err = e as { code?: string; cause?: { code?: string } } | null;
   const code = err?.code ?? err?.cause?.code;
   return (
+    // Class 08, connection exception: also how PgBouncer refuses a query it could not place on a server
+    // connection (08P01 query_wait_timeout, server login failing) before anything was sent to PostgreSQL.
+    (typeof code === 'string' && /^08[0-9A-Z]{3}$/.test(code)) ||
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
     code === 'CONNECTION_CLOSED' ||

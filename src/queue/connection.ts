@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis, type RedisTarget } from './redis-target';
 
 /**
  * ioredis's reconnect delay while Redis is down: 50 ms more per attempt, capped at 200 ms (its default caps
@@ -14,8 +15,8 @@ export function redisRetryDelay(times: number): number {
  * restart; the same options are fine for queues. Nothing on a request's path awaits this connection (the
  * intake's enqueues are fire-and-forget; reconciliation covers a lost one), so it may queue commands offline.
  */
-export function connectRedis(url: string, name = 'countersign'): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, connectionName: name, lazyConnect: false, retryStrategy: redisRetryDelay });
+export function connectRedis(target: RedisTarget, name = 'countersign'): Redis {
+  return openRedis(target, { maxRetriesPerRequest: null, enableReadyCheck: true, connectionName: name, lazyConnect: false, retryStrategy: redisRetryDelay });
 }
 
 /**

@@ -5,6 +5,7 @@ import { defaultSandboxConfig, pointSandboxExecutor, sandboxExecutorSecret, SAND
 import { createDemoRunAgent, ensureDemoAgent } from './demo-agent';
 import { sandboxExecutorRouter } from './executor';
 import { repostPendingCards } from './repost';
+import type { RedisTarget } from '../queue/redis-target';
 import { sandboxRoutes } from './routes';
 import { startSandboxSlack } from './slack';
 
@@ -43,7 +44,7 @@ export async function startSandbox(fileConfig: FileConfig | null) {
     },
     ensureDemoAgent: (database: Db) => ensureDemoAgent(database),
     /** Posts the cards of actions still pending from an earlier run to this run's (empty) emulator. */
-    repostPendingCards: (database: Db, redisUrl: string, prefix: string) => repostPendingCards(database, redisUrl, prefix),
+    repostPendingCards: (database: Db, redis: RedisTarget, prefix: string) => repostPendingCards(database, redis, prefix),
     /** Ends the page's live streams so the server can close. */
     beforeClose() {
       routes.close();

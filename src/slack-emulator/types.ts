@@ -171,6 +171,8 @@ export interface DeliveryResult {
   /** Socket Mode: the ack's payload, if any. */
   ackPayload?: unknown;
   envelopeId?: string;
+  /** Socket Mode: which of the app's open connections the envelope went to (Slack spreads them across all). */
+  connectionId?: string;
   /** What Slack sent: the interaction payload or the slash command fields. */
   payload: Record<string, unknown>;
   triggerId: string;

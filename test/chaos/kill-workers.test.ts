@@ -37,7 +37,7 @@ describe('chaos: workers SIGKILLed at random moments', () => {
   it('every approved action is committed exactly once, none lost', async () => {
     let finished = false;
     let kills = 0;
-    let killedInFlight = 0;
+    const killTimes: number[] = [];
     const restarts: Promise<unknown>[] = [];
     const chaos = (async () => {
       await waitFor(async () => executor.calls.length > 0, 60_000, 'first executor call', 50);
@@ -48,11 +48,10 @@ describe('chaos: workers SIGKILLed at random moments', () => {
         const victim = workers[i];
         if (!victim) continue;
         workers[i] = null;
-        const inFlight = Number((await db.sql`select count(*)::int as n from actions where status = 'executing'`)[0]!.n);
+        killTimes.push(Date.now());
         victim.kill('SIGKILL');
         await victim.exited;
         kills++;
-        if (inFlight > 0) killedInFlight++;
         restarts.push(
           startWorker(`worker-${i + 1}-r${kills}`, env).then((w) => {
             if (finished) w.kill('SIGKILL');
@@ -90,11 +89,28 @@ describe('chaos: workers SIGKILLed at random moments', () => {
       await Promise.allSettled(restarts);
     }
     const f = await exactlyOnceFigures(db.sql, executor, ids);
+    // Calls whose caller hung up before the answer: the victim's calls in flight, seen from the executor's side
+    // (its effect happened; the caller never heard). A kill "landed in flight" when it cut at least one.
+    const abandoned = executor.calls.filter((c) => c.abandonedAt !== undefined);
+    const killedInFlight = killTimes.filter((t) => abandoned.some((c) => c.abandonedAt! >= t && c.abandonedAt! < t + 2000)).length;
+    const callsPerKey = new Map<string, number>();
+    for (const c of executor.calls) callsPerKey.set(String(c.headers['idempotency-key']), (callsPerKey.get(String(c.headers['idempotency-key'])) ?? 0) + 1);
+    const abandonedActions = [...new Set(abandoned.map((c) => String(c.body.action_id)))];
+    const takenOver = (
+      await db.sql`select distinct action_id from audit_events where type = 'commit.started' and (data ->> 'lease_taken_over')::boolean and action_id = any(${abandonedActions})`
+    ).map((r) => String(r.action_id));
     console.log(
-      `[chaos] worker kills: actions=${f.actions} kills=${kills} (with commits in flight: ${killedInFlight}) committed=${f.committed} ` +
+      `[chaos] worker kills: actions=${f.actions} kills=${kills} (cutting calls in flight: ${killedInFlight}, calls cut: ${abandoned.length}) committed=${f.committed} ` +
         `jobs_delivered_twice=${doubled.length} duplicates=${f.duplicateEffects + f.duplicateCommitEvents} lost=${f.lost} redelivered_calls=${f.redeliveredCalls} (deduplicated by idempotency key)`,
     );
     expect(kills).toBeGreaterThanOrEqual(3);
+    // The kills really cut calls in flight, and every cut call was recovered the way the guarantee says: its
+    // action taken over after the lease (commit.started with lease_taken_over) and called again with the same
+    // idempotency key, one effect in all.
+    expect(killedInFlight).toBeGreaterThanOrEqual(1);
+    expect(takenOver.sort()).toEqual([...abandonedActions].sort());
+    for (const c of abandoned) expect(callsPerKey.get(String(c.headers['idempotency-key']))).toBeGreaterThanOrEqual(2);
+    expect(abandonedActions.map((id) => executor.effects.get(id))).toEqual(abandonedActions.map(() => 1));
     expect(f.notCommitted).toEqual([]);
     expect(f.lost).toBe(0);
     expect(f.duplicateEffects).toBe(0);

@@ -7,7 +7,7 @@ import { EXECUTOR_SECRET } from '../support/harness';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import type { ServeProcess } from '../support/process';
-import { chaosEnv, exactlyOnceFigures, readAction, startApi, startWorker, stopAll, waitFor, writeConfig } from './support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, stopAll, waitFor, writeConfig } from './support';
 
 /**
  * PostgreSQL, then Redis, each stopped for 30 s under load (docs/operations.md, "Outages"). Long enough for
@@ -185,7 +185,9 @@ describe('chaos: PostgreSQL and Redis each down for 30 s under load', () => {
     expect(f.lost).toBe(0);
     expect(f.duplicateEffects + f.duplicateCommitEvents).toBe(0);
     // A call whose outcome could not be recorded (PostgreSQL went away meanwhile) is made again after its lease,
-    // with the same idempotency key: repeated calls may show (4 in one run), duplicate effects may not.
+    // with the same idempotency key: repeated calls may show (4 in one run), duplicate effects may not, and
+    // every repeat follows a take-over.
     expect(f.duplicateEffects).toBe(0);
+    expect(await repeatsWithoutTakeover(db.sql, executor)).toEqual([]);
   }, 300_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServeProcess } from '../support/process';
-import { exactlyOnceFigures, pool, postAction, readAction, startApi, startChaosStack, startWorker, waitFor, type ChaosStack } from './support';
+import { exactlyOnceFigures, pool, postAction, readAction, repeatsWithoutTakeover, startApi, startChaosStack, startWorker, waitFor, type ChaosStack } from './support';
 
 const ACTIONS = 200;
 
@@ -67,6 +67,7 @@ describe('chaos: Redis restarted and flushed mid-stream', () => {
     expect(f.lost).toBe(0);
     expect(f.duplicateEffects).toBe(0);
     expect(f.duplicateCommitEvents).toBe(0);
+    expect(await repeatsWithoutTakeover(db.sql, executor)).toEqual([]);
     expect(executor.effects.size).toBe(ACTIONS);
   }, 200_000);
 });

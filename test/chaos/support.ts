@@ -186,6 +186,28 @@ export async function exactlyOnceFigures(
   };
 }
 
+/**
+ * Idempotency keys the executor was called with more than once although their action shows no lease
+ * take-over: a repeated call is legitimate only when a worker's claim ran out (killed, or its outcome could not
+ * be recorded) and another took the action over (`commit.started` with `lease_taken_over`); any other repeat is
+ * a release sent twice.
+ */
+export async function repeatsWithoutTakeover(sql: Sql, executor: { calls: Array<{ body: Record<string, unknown>; headers: Record<string, unknown> }> }): Promise<string[]> {
+  const perKey = new Map<string, { n: number; action: string }>();
+  for (const c of executor.calls) {
+    const k = String(c.headers['idempotency-key']);
+    perKey.set(k, { n: (perKey.get(k)?.n ?? 0) + 1, action: String(c.body.action_id) });
+  }
+  const repeated = [...perKey.values()].filter((v) => v.n > 1).map((v) => v.action);
+  if (repeated.length === 0) return [];
+  const takenOver = new Set(
+    ((await sql`select distinct action_id from audit_events where type = 'commit.started' and (data ->> 'lease_taken_over')::boolean and action_id = any(${repeated})`) as unknown as Array<{ action_id: string }>).map(
+      (r) => r.action_id,
+    ),
+  );
+  return repeated.filter((a) => !takenOver.has(a));
+}
+
 export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs: number, label: string, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

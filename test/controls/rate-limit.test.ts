@@ -111,7 +111,7 @@ describe('per-agent rate limit', () => {
   });
 
   it('fails closed with 503 service-unavailable when Redis is unreachable, recording nothing', async () => {
-    const dead = createRateLimiter(`redis://127.0.0.1:${await freePort()}`, { prefix: h.prefix, defaultPerMinute: 600 });
+    const dead = createRateLimiter({ kind: 'url', url: `redis://127.0.0.1:${await freePort()}` }, { prefix: h.prefix, defaultPerMinute: 600 });
     try {
       const { agent } = await addAgent(h);
       const refused = await enforceRateLimit(dead, agent).catch((e) => e);

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { everyOnce, redisPeriodClaim } from '../../src/queue/periodic';
+import { sql } from 'drizzle-orm';
+import { connectDb } from '../../src/db/client';
+import { execRows } from '../../src/db/exec';
+import { everyOnce, ifLeaseTaken, redisPeriodClaim } from '../../src/queue/periodic';
 import { createTestDb, type TestDb } from '../support/db';
 import { REDIS_URL, deletePrefix, uniquePrefix } from '../support/redis';
 
@@ -31,7 +34,6 @@ describe('periodic tasks across instances', () => {
       return everyOnce(
         db.db,
         'reconcile',
-        990001,
         period,
         async () => {
           starts.push({ at: Date.now(), instance: i });
@@ -41,6 +43,7 @@ describe('periodic tasks across instances', () => {
           active--;
         },
         redisPeriodClaim(redis, prefix, `instance-${i}`),
+        `instance-${i}`,
       );
     });
     await new Promise((r) => setTimeout(r, period * 8));
@@ -60,5 +63,61 @@ describe('periodic tasks across instances', () => {
     redises.push(dead);
     const claim = redisPeriodClaim(dead, prefix, 'x');
     expect(await claim('expiry', 1000)).toBe(true);
+  });
+
+  it('without a period claim the lease alone keeps runs from overlapping across instances', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let runs = 0;
+    const tasks = [0, 1, 2].map((i) =>
+      everyOnce(
+        db.db,
+        'overlap-check',
+        20,
+        async () => {
+          runs++;
+          active++;
+          maxActive = Math.max(maxActive, active);
+          await new Promise((r) => setTimeout(r, 60));
+          active--;
+        },
+        undefined,
+        `instance-${i}`,
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 600));
+    await Promise.all(tasks.map((t) => t.stop()));
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(maxActive).toBe(1);
+  });
+
+  it('a live lease is respected, a lapsed one (its holder died) is taken over', async () => {
+    await db.sql`insert into periodic_leases (task, holder, expires_at) values ('held', 'elsewhere:1', now() + interval '1 minute'), ('lapsed', 'dead:1', now() - interval '1 second')`;
+    let ran = 0;
+    expect(await ifLeaseTaken(db.db, 'held', 'me:1', async () => void ran++)).toBe(false);
+    expect(await ifLeaseTaken(db.db, 'lapsed', 'me:1', async () => void ran++)).toBe(true);
+    expect(ran).toBe(1);
+    // Given back when the run ended: free for the next one at once.
+    expect(await ifLeaseTaken(db.db, 'lapsed', 'me:2', async () => void ran++)).toBe(true);
+    expect(ran).toBe(2);
+  });
+
+  it('a run holds no connection while its task runs: it completes on a pool of one connection', async () => {
+    // The advisory-lock version held a transaction for the whole run, so a task's own query on a one-connection
+    // pool (or behind a PgBouncer whose server pool was taken by such runs) waited for ever.
+    const one = connectDb(db.url, { max: 1, waitBudgetMs: 2000 });
+    try {
+      const done = new Promise<number>((resolve, reject) => {
+        const t = everyOnce(one.db, 'one-connection', 20, async () => {
+          const [row] = await execRows<{ n: number }>(one.db, sql`select 1 as n`);
+          void t.stop();
+          resolve(Number(row!.n));
+        });
+        setTimeout(() => reject(new Error('the task did not complete on a one-connection pool')), 5000);
+      });
+      expect(await done).toBe(1);
+    } finally {
+      await one.close();
+    }
   });
 });

@@ -9,6 +9,11 @@ export type ExecutorCall = {
   at: number;
   /** When the request's headers arrived (before its body): the executor's view of when the call came. */
   arrivedAt: number;
+  /**
+   * When the caller hung up before the answer was sent (its process was killed mid-call), if it did. The
+   * effect is still performed, as a real executor would: it cannot know the caller is gone.
+   */
+  abandonedAt?: number;
 };
 
 /**
@@ -29,17 +34,25 @@ export async function startTestExecutor(
   const performedKeys = new Set<string>();
   const server: Server = createServer((req, res) => {
     const arrivedAt = Date.now();
+    let call: ExecutorCall | undefined;
+    let hungUp = 0;
+    res.on('close', () => {
+      if (res.writableEnded) return;
+      hungUp = Date.now();
+      if (call) call.abandonedAt = hungUp;
+    });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      const call: ExecutorCall = {
+      call = {
         raw,
         body: JSON.parse(raw) as Record<string, unknown>,
         headers: req.headers,
         signatureValid: verifySignature(secret, raw, req.headers[SIGNATURE_HEADER] as string | undefined),
         at: Date.now(),
         arrivedAt,
+        ...(hungUp ? { abandonedAt: hungUp } : {}),
       };
       calls.push(call);
       const plan = opts.respond?.(call, calls.length) ?? { status: 200, body: { ok: true, workflow_id: `wf_${calls.length}` } };
@@ -52,7 +65,7 @@ export async function startTestExecutor(
         const key = String(req.headers['idempotency-key']);
         if (!performedKeys.has(key)) {
           performedKeys.add(key);
-          const action = String(call.body.action_id);
+          const action = String(call!.body.action_id);
           effects.set(action, (effects.get(action) ?? 0) + 1);
         }
       }

@@ -60,13 +60,17 @@ export async function startHarness(
     executor?: Parameters<typeof startTestExecutor>[1];
     /** The countersign.yaml to use, given the test executor's URL (default testConfig). */
     configFor?: (executorUrl: string) => FileConfig;
+    /** The URL the app connects with, given its test database's direct URL (a PgBouncer in front of it). */
+    databaseUrl?: (directUrl: string) => string;
+    /** A database of the test's own (on a private server) instead of a clone on the shared one; dropped by close(). */
+    database?: TestDb;
   } = {},
 ): Promise<Harness> {
-  const db = await createTestDb();
+  const db = opts.database ?? (await createTestDb());
   const prefix = uniquePrefix('app');
   const executor = await startTestExecutor(EXECUTOR_SECRET, opts.executor);
   const env = parseEnv({
-    DATABASE_URL: db.url,
+    DATABASE_URL: opts.databaseUrl ? opts.databaseUrl(db.url) : db.url,
     REDIS_URL,
     PORT: '0',
     COUNTERSIGN_QUEUE_PREFIX: prefix,

@@ -15,14 +15,14 @@ export type PrivateRedis = {
   close(): Promise<void>;
 };
 
-/** A redis-server of our own on a free port, without persistence, for tests that stop, flush or flood Redis. */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** A redis-server of our own on a free port, without persistence, for tests that stop, flush or flood Redis (`args` added to its command line). */
+export async function startPrivateRedis(opts: { args?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
   let proc: ChildProcess | null = null;
 
   const start = async () => {
-    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(opts.args ?? [])], {
       stdio: 'ignore',
     });
     proc = p;

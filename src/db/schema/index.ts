@@ -13,3 +13,4 @@ export * from './tasks';
 export * from './config-versions';
 export * from './policy-shadow';
 export * from './standing-grants';
+export * from './periodic-leases';

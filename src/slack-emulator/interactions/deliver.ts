@@ -39,6 +39,7 @@ export async function deliver(
       ...(outcome.acked ? {} : { error: 'ack_timeout' as const }),
       ...(outcome.ackPayload !== undefined ? { ackPayload: outcome.ackPayload } : {}),
       envelopeId: outcome.envelopeId,
+      ...(outcome.connectionId ? { connectionId: outcome.connectionId } : {}),
     };
   }
   if (!target.eventsUrl) {
