@@ -40,13 +40,15 @@ describe('the sandbox page in a real browser', () => {
 
     await card.getByRole('button', { name: 'Approve', exact: true }).click();
     // The card is updated in place by the app (chat.update): no buttons left, the decision shown.
-    await card.locator('button.sk-button').first().waitFor({ state: 'detached', timeout: 15_000 });
+    await card.locator('[data-block-id=countersign_decision]').first().waitFor({ state: 'detached', timeout: 15_000 });
     await card.getByText(/approved/i).first().waitFor({ timeout: 15_000 });
     await expect(card.textContent()).resolves.toMatch(/@alex/);
     // The commit outcome arrives in the card's thread.
     const reply = card.locator('.thread .message', { hasText: 'Committed' });
     await reply.waitFor({ timeout: 15_000 });
     await expect(reply.textContent()).resolves.toContain('pretended to run external_automation.workflow.create');
+    // The sandbox's contract names how to undo a created workflow: its thread offers Roll back.
+    await reply.getByRole('button', { name: 'Roll back' }).waitFor({ timeout: 5_000 });
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'sandbox.png'), fullPage: false });
