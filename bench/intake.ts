@@ -33,6 +33,8 @@ export type IntakeLevel = {
   ratio_to_floor: Spread;
   /** Records floor ÷ raw insert, per round: what the evidence costs in the database. */
   floor_to_insert: Spread;
+  /** With `compareRoot`: the same Countersign side run from another checkout, in the same rounds. */
+  compared?: { root: string; countersign: SideSummary; ratio_to_floor: Spread; ratio_to_this: Spread };
 };
 export type PrepareLevel = { concurrency: number; without: Spread; with_prepare: Spread; ratio: Spread };
 export type IntakeResult = {
@@ -51,7 +53,17 @@ export type IntakeResult = {
 const LEVELS = [1, 16, 64];
 const ACTION_CLASS = 'external_automation.read.jobs';
 
-export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: number; rounds?: number; prepareRounds?: number } = {}): Promise<IntakeResult> {
+export type IntakeOptions = {
+  warmupMs?: number;
+  durationMs?: number;
+  rounds?: number;
+  prepareRounds?: number;
+  levels?: number[];
+  /** Another checkout of Countersign to run as a fourth side in the same rounds (to measure a change). */
+  compareRoot?: string;
+};
+
+export async function runIntakeBench(opts: IntakeOptions = {}): Promise<IntakeResult> {
   const warmupMs = opts.warmupMs ?? 1000;
   const durationMs = opts.durationMs ?? 3000;
   const rounds = opts.rounds ?? 3;
@@ -67,6 +79,7 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
       agent: { id: agent.id, name: agent.name, owner: agent.owner, tokenId: principal.tokenId, scopes: agent.scopes, rateLimitPerMinute: agent.rateLimitPerMinute },
     });
     const insert = await svc.spawn('insert', 'insert');
+    const other = opts.compareRoot ? await svc.spawn('countersign', 'app-compared', { workers: false }, {}, opts.compareRoot) : null;
 
     const run = async (side: BenchProcess, concurrency: number, tag: string): Promise<SideRun> => {
       const cpu = svc.meter.window(side);
@@ -75,12 +88,13 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
     };
 
     const levels: IntakeLevel[] = [];
-    for (const concurrency of LEVELS) {
-      const runs = { countersign: [] as SideRun[], floor: [] as SideRun[], insert: [] as SideRun[] };
+    for (const concurrency of opts.levels ?? LEVELS) {
+      const runs = { countersign: [] as SideRun[], floor: [] as SideRun[], insert: [] as SideRun[], other: [] as SideRun[] };
       // Interleaved rounds (A B C A B C …), each run with the same warm-up: a machine that gets busier or
       // quieter during the level moves every side, and the spread across rounds shows by how much.
       for (let r = 0; r < rounds; r++) {
         runs.countersign.push(await run(countersign, concurrency, `cs${concurrency}-${r}`));
+        if (other) runs.other.push(await run(other, concurrency, `ot${concurrency}-${r}`));
         runs.floor.push(await run(floor, concurrency, `fl${concurrency}-${r}`));
         runs.insert.push(await run(insert, concurrency, `in${concurrency}-${r}`));
       }
@@ -91,6 +105,16 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
         raw_insert: summarise(runs.insert),
         ratio_to_floor: spread(runs.countersign.map((c, i) => c.throughput_per_s / runs.floor[i]!.throughput_per_s)),
         floor_to_insert: spread(runs.floor.map((f, i) => f.throughput_per_s / runs.insert[i]!.throughput_per_s)),
+        ...(other
+          ? {
+              compared: {
+                root: opts.compareRoot!,
+                countersign: summarise(runs.other),
+                ratio_to_floor: spread(runs.other.map((c, i) => c.throughput_per_s / runs.floor[i]!.throughput_per_s)),
+                ratio_to_this: spread(runs.other.map((c, i) => c.throughput_per_s / runs.countersign[i]!.throughput_per_s)),
+              },
+            }
+          : {}),
       });
     }
     const log = countersign.logged();
@@ -100,7 +124,7 @@ export async function runIntakeBench(opts: { warmupMs?: number; durationMs?: num
     const prepared = await svc.spawn('countersign', 'app-prepare', { workers: false, prepareUrl: prepareServer.url });
     const prepare: PrepareLevel[] = [];
     try {
-      for (const concurrency of [16, 64]) {
+      for (const concurrency of opts.prepareRounds === 0 ? [] : [16, 64]) {
         const without: number[] = [];
         const withPrepare: number[] = [];
         for (let r = 0; r < (opts.prepareRounds ?? 2); r++) {
@@ -166,7 +190,9 @@ async function startPrepareServer(): Promise<{ url: string; close(): void }> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // --quick: a smoke run; INTAKE_BENCH='{"levels":[16,64],"rounds":2,"prepareRounds":0}' picks options.
   const quick = process.argv.includes('--quick');
-  console.log(JSON.stringify(await runIntakeBench(quick ? { warmupMs: 300, durationMs: 800, rounds: 2, prepareRounds: 1 } : {}), null, 2));
+  const picked = JSON.parse(process.env.INTAKE_BENCH ?? '{}') as IntakeOptions;
+  console.log(JSON.stringify(await runIntakeBench({ ...(quick ? { warmupMs: 300, durationMs: 800, rounds: 2, prepareRounds: 1 } : {}), ...picked }), null, 2));
   process.exit(0);
 }

@@ -26,13 +26,20 @@ export type BenchProcess = {
  * The child gets `env` on top of the parent's environment, minus LOG_LEVEL and the test markers: a benchmark
  * runs Countersign at its default log level unless `env` says otherwise.
  */
-export async function startBenchProcess(kind: ChildKind, name: string, env: Record<string, string>, options: Record<string, unknown> = {}): Promise<BenchProcess> {
+export async function startBenchProcess(
+  kind: ChildKind,
+  name: string,
+  env: Record<string, string>,
+  options: Record<string, unknown> = {},
+  /** Another checkout to run the side from (bench/intake.ts `compareRoot`: two versions in the same rounds). */
+  root = ROOT,
+): Promise<BenchProcess> {
   const logFile = join(tmpdir(), `countersign-bench-${name}-${process.pid}.log`);
   const fd = openSync(logFile, 'w');
   const base: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (k !== 'LOG_LEVEL' && !k.startsWith('VITEST') && k !== 'NODE_OPTIONS') base[k] = v;
-  const child: ChildProcess = fork(join(ROOT, 'bin/run-ts.js'), [join(ROOT, 'bench/lib/child.ts')], {
-    cwd: ROOT,
+  const child: ChildProcess = fork(join(root, 'bin/run-ts.js'), [join(root, 'bench/lib/child.ts')], {
+    cwd: root,
     env: { ...base, ...env, BENCH_CHILD: kind, BENCH_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', fd, fd, 'ipc'],
     // BENCH_CPU_PROFILE_DIR=<dir>: every side writes a .cpuprofile under <dir>/<name>/ when it stops (Chrome DevTools reads it).

@@ -40,8 +40,8 @@ export async function benchServices(label: string, opts: { dbPoolMax?: number } 
     env,
     meter: cpuMeter(db.sql, redis.pid()),
     /** One side of the benchmark in its own process; stopped by close() if not before. */
-    async spawn(kind: ChildKind, name: string, options: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}): Promise<BenchProcess> {
-      const child = await startBenchProcess(kind, `${label}-${name}`, { ...env, ...extraEnv }, { executorUrl: executor.url, ...options });
+    async spawn(kind: ChildKind, name: string, options: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}, root?: string): Promise<BenchProcess> {
+      const child = await startBenchProcess(kind, `${label}-${name}`, { ...env, ...extraEnv }, { executorUrl: executor.url, ...options }, root);
       children.push(child);
       return child;
     },
