@@ -239,6 +239,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       writer: createIntakeWriter(db, {
         afterCommit: (ids) =>
           void enqueueCommits(commitQueue, ids).catch((err) => logger.warn({ err, count: ids.length }, 'could not enqueue commits; reconciliation will')),
+        signReceipts: (fields) => receipts.signBatch(fields),
       }),
       credentials: createCredentialCache(db),
       afterCommit: {
