@@ -101,20 +101,21 @@ export async function signedResponse(
  * The first response without its receipt, stored on the row. The allow path's writer signs the receipts of a
  * batch together and puts each in its body before the batch is written (src/intake/batch-writer.ts).
  */
-export function storedResponse(row: NewAction): { status: number; body: Record<string, unknown> } {
-  const response = responseFor(asCreated(row));
+export function storedResponse(row: NewAction, created: ActionRow = asCreated(row)): { status: number; body: Record<string, unknown> } {
+  const response = responseFor(created);
   row.responseStatus = response.status;
   row.responseBody = response.body;
   return response;
 }
 
 /** What the receipt of a new action states. */
-export function creationReceiptFields(db: Db, row: NewAction, approvedBy?: string[]): Promise<ReceiptFields> {
+export function creationReceiptFields(db: Db, row: NewAction, approvedBy?: string[], created: ActionRow = asCreated(row)): Promise<ReceiptFields> {
   const approvers = row.approvedAt ? (approvedBy ?? ['policy']) : [];
-  return receiptFields(db, { ...asCreated(row), preview: null }, approvers);
+  return receiptFields(db, created, approvers);
 }
 
-function asCreated(row: NewAction): ActionRow {
+/** The row as it reads once inserted (what the response and the receipt describe; the receipt never states a preview). */
+export function asCreated(row: NewAction): ActionRow {
   return { ...row, preview: row.preview ?? null, result: null, failure: null, edited: null } as ActionRow;
 }
 

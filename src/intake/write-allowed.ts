@@ -4,7 +4,7 @@ import { isProblem } from '../lib/errors';
 import type { Prepared } from '../executor/prepare';
 import type { IntakeWriter } from './batch-writer';
 import { answerDuplicate, findByIdempotencyKey, replayOrConflict } from './idempotency';
-import { actionRow, creationReceiptFields, evidenceForCreation, storedResponse, type ActionDraft } from './record';
+import { actionRow, asCreated, creationReceiptFields, evidenceForCreation, storedResponse, type ActionDraft } from './record';
 import type { IntakeDeps, IntakeResponse, Recheck } from './types';
 
 /**
@@ -28,8 +28,9 @@ export async function writeAllowed(
   const limit = limited ? Promise.resolve({ headers: limited }) : askLimiter(deps, agent);
   const row = actionRow({ ...draft, planned: { status: 'queued', decision: draft.planned.decision } });
   // The receipt is signed by the writer with the rest of its batch, and put into this response before it is stored.
-  const response = storedResponse(row);
-  const receipt = deps.receipts ? await creationReceiptFields(deps.db, row) : undefined;
+  const created = asCreated(row);
+  const response = storedResponse(row, created);
+  const receipt = deps.receipts ? await creationReceiptFields(deps.db, row, undefined, created) : undefined;
   const events = evidenceForCreation(row, agent, req, draft.planned.decision, prepared);
   const answer = await limit;
   if ('error' in answer) {
