@@ -40,7 +40,7 @@ import { startCommitWorker } from './queue/commit-worker';
 import { startCardWorker } from './queue/card-worker';
 import { reconcileCommits, relayOutbox } from './queue/relay';
 import { coalesced, everyOnce, redisPeriodClaim } from './queue/periodic';
-import { createReleaseGate } from './queue/release-gate';
+import { createReleaseGate } from './release';
 import { createSlackApp } from './slack/app';
 import { fileRollback, type RollbackDeps } from './rollback/file';
 import { createApproverDirectory } from './slack/approver-directory';

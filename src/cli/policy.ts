@@ -1,7 +1,7 @@
 import { connectDb } from '../db/client';
 import { runPolicyCommand, type RecordedDecision } from '../policy';
 import type { CliIo } from './io';
-import { storedPolicyInput } from '../queue/release-recheck';
+import { storedPolicyInput } from '../release';
 import { withOperatorDb } from './operator-db';
 
 type RecordedRow = {
