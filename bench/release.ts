@@ -80,13 +80,17 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
     const cs: Drain[] = [];
     const base: Drain[] = [];
     const perRound: number[] = [];
-    for (let r = 0; r < rounds; r++) {
+    const warmup = Math.min(300, jobs);
+    // Round -1 is the warm-up (the same number of jobs on both sides, not reported): both workers' code is
+    // compiled and their connections open before anything is measured.
+    for (let r = -1; r < rounds; r++) {
+      const target = r < 0 ? warmup : jobs;
       // A. Approved actions through the intake, their commit jobs held in the paused queue. Bounded by count
       //    and time: on a loaded machine the intake, not this benchmark, sets the pace.
       const before = await committed();
       let created = 0;
       const creationDeadline = Date.now() + (opts.creationBudgetMs ?? 10_000);
-      while (created < jobs && Date.now() < creationDeadline) {
+      while (created < target && Date.now() < creationDeadline) {
         const load = await httpLoad({ url: api.url, token, concurrency: 16, warmupMs: 0, durationMs: 500, actionClass: 'external_automation.read.jobs', tag: `r${r}-${created}` });
         created += load.statuses['201'] ?? 0;
       }
@@ -95,13 +99,16 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
       const waitQueued = Date.now() + 30_000;
       while ((await pendingJobs(queue)) < created && Date.now() < waitQueued) await new Promise((res) => setTimeout(res, 25));
       const total = await pendingJobs(queue);
-      perRound.push(total);
-      cs.push(await drain(worker, queue, total, async () => (await committed()) - before >= total));
+      const csDrain = await drain(worker, queue, total, async () => (await committed()) - before >= total);
 
       // B. The same number of jobs, same job options, for the plain BullMQ worker (same concurrency, same
       //    signed POST to the same executor, same HTTP client: src/executor/http-post.ts).
       await baseQueue.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'commit', data: { action_id: `act_base_${r}_${i}` }, opts: { ...COMMIT_JOB_OPTIONS, jobId: `act_base_${r}_${i}` } })));
-      base.push(await drain(plain, baseQueue, total, async () => true));
+      const baseDrain = await drain(plain, baseQueue, total, async () => true);
+      if (r < 0) continue;
+      perRound.push(total);
+      cs.push(csDrain);
+      base.push(baseDrain);
     }
     const outcomes = Object.fromEntries((await svc.db.sql<{ status: string; n: number }[]>`select status, count(*)::int as n from actions group by status`).map((row) => [row.status, row.n]));
     const summarise = (runs: Drain[]) => ({
@@ -128,7 +135,7 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
       notes: [
         `each round: up to ${jobs} approved actions created through the intake (a separate API process) while the commit queue is paused, then drained by a worker-only Countersign process (concurrency ${CONCURRENCY}): claim with lease, re-checks, signed executor call, outcome + evidence; then the same number of jobs, same job options, drained by a plain BullMQ worker process at the same concurrency making the same signed POST to the same executor with Countersign's HTTP client (src/executor/http-post.ts)`,
         `both drains are timed from resuming the queue until the same poll (every ${POLL_MS} ms) sees no job left in the queue and every executor call made, and for Countersign every action recorded committed`,
-        `${rounds} interleaved rounds (countersign, plain, countersign, …); medians with the spread; ratios per round`,
+        `${rounds} interleaved rounds (countersign, plain, countersign, …) after one warm-up round of ${warmup} jobs a side, not reported; medians with the spread; ratios per round`,
         'cpu_ms_per_job: /proc user + system CPU over the drain — app: the worker process (Countersign or plain BullMQ); postgres: backends of the benchmark database; redis: the private redis-server — per job; the executor runs in the bench process',
       ],
     };
