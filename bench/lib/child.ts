@@ -20,6 +20,10 @@ import { EXECUTOR_SECRET, testConfig } from '../../test/support/harness';
 import { floorRecords, type FloorAgent } from './floor-records';
 
 type Control = { type: 'elu' } | { type: 'stop' };
+
+// BENCH_ALLOC_PROFILE=<file>: what this process allocates, garbage included (V8's sampling heap profiler with
+// the objects collected by GC kept), written as a .heapprofile when it stops (Chrome DevTools reads it).
+const allocProfile = process.env.BENCH_ALLOC_PROFILE ? await startAllocationProfile(`${process.env.BENCH_ALLOC_PROFILE}.${process.env.BENCH_CHILD}.${process.pid}.heapprofile`) : null;
 const send = (m: unknown) => process.send!(m);
 const options = JSON.parse(process.env.BENCH_OPTIONS ?? '{}') as Record<string, unknown>;
 let close: () => Promise<void> = async () => undefined;
@@ -29,7 +33,8 @@ process.on('message', (m: Control) => {
     const { active, idle } = performance.eventLoopUtilization();
     send({ type: 'elu', active, idle });
   } else if (m.type === 'stop') {
-    void close()
+    void (allocProfile?.stop() ?? Promise.resolve())
+      .then(() => close())
       .catch((err: unknown) => process.stderr.write(`bench child: close failed: ${String(err)}\n`))
       .finally(() => process.exit(0));
   }
@@ -113,4 +118,22 @@ async function listen(handle: (body: string, res: ServerResponse) => Promise<voi
     await closeDb();
   };
   send({ type: 'ready', url: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
+}
+
+async function startAllocationProfile(file: string): Promise<{ stop(): Promise<void> }> {
+  const { Session } = await import('node:inspector');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) => session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return {
+    async stop() {
+      const { profile } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
