@@ -34,7 +34,7 @@ const CONCURRENCY = 8; // the commit worker's default
 const POLL_MS = 10;
 
 export async function runReleaseBench(opts: { jobs?: number; rounds?: number; creationBudgetMs?: number } = {}): Promise<ReleaseResult> {
-  const jobs = opts.jobs ?? 1000;
+  const jobs = opts.jobs ?? 2000;
   const rounds = opts.rounds ?? 3;
   const svc = await benchServices('release');
   const redis = new Redis(svc.redis.url, { maxRetriesPerRequest: null });

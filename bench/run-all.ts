@@ -44,7 +44,7 @@ async function step(name: string, run: () => Promise<unknown>) {
 
 await step('intake', () => runIntakeBench(quick ? { warmupMs: 300, durationMs: 800, rounds: 2, prepareRounds: 1 } : {}));
 await step('approval_latency', () => runApprovalLatencyBench(quick ? { iterations: 8, warmup: 1 } : {}));
-await step('release', () => runReleaseBench(quick ? { jobs: 200, rounds: 2, creationBudgetMs: 4_000 } : { jobs: 1000, rounds: 3, creationBudgetMs: 10_000 }));
+await step('release', () => runReleaseBench(quick ? { jobs: 200, rounds: 2, creationBudgetMs: 4_000 } : { jobs: 2000, rounds: 3, creationBudgetMs: 10_000 }));
 
 const externalOutput: Record<string, string> = {};
 for (const name of EXTERNAL) {

@@ -20,7 +20,7 @@ export function isPlainJsonRequest(req: IncomingMessage): boolean {
 
 /** Whether the request has a body at all (type-is's rule, which `req.is()` applies before matching a type). */
 export function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || !Number.isNaN(Number.parseInt(req.headers['content-length'] ?? '', 10));
+  return req.headers['transfer-encoding'] !== undefined || !Number.isNaN(Number(req.headers['content-length']));
 }
 
 // body-parser's strict mode: the first character that is not JSON whitespace must open an object or array.
