@@ -26,7 +26,8 @@ export type ReleaseResult = {
   ratio: Spread;
   /** How every action created ended (from the actions table), and what the executor saw. */
   outcomes: Record<string, number>;
-  executor: { calls: number; actions_with_more_than_one_effect: number };
+  /** What the executor saw from Countersign (the plain worker's calls apart): one call and one effect per action. */
+  executor: { countersign_calls: number; plain_calls: number; actions_with_more_than_one_effect: number };
   notes: string[];
 };
 
@@ -131,7 +132,11 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
       baseline: summarise(base),
       ratio: spread(cs.map((c, i) => c.throughput_per_s / base[i]!.throughput_per_s)),
       outcomes,
-      executor: { calls: svc.executor.calls.length, actions_with_more_than_one_effect: [...svc.executor.effects.values()].filter((n) => n > 1).length },
+      executor: {
+        countersign_calls: svc.executor.calls.filter((c) => !String(c.body.action_id).startsWith('act_base_')).length,
+        plain_calls: svc.executor.calls.filter((c) => String(c.body.action_id).startsWith('act_base_')).length,
+        actions_with_more_than_one_effect: [...svc.executor.effects.values()].filter((n) => n > 1).length,
+      },
       notes: [
         `each round: up to ${jobs} approved actions created through the intake (a separate API process) while the commit queue is paused, then drained by a worker-only Countersign process (concurrency ${CONCURRENCY}): claim with lease, re-checks, signed executor call, outcome + evidence; then the same number of jobs, same job options, drained by a plain BullMQ worker process at the same concurrency making the same signed POST to the same executor with Countersign's HTTP client (src/executor/http-post.ts)`,
         `both drains are timed from resuming the queue until the same poll (every ${POLL_MS} ms) sees no job left in the queue and every executor call made, and for Countersign every action recorded committed`,

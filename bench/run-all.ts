@@ -52,11 +52,12 @@ for (const name of EXTERNAL) {
   if (!existsSync(script)) continue;
   await step(name, async () => {
     const timeoutMs = quick ? EXTERNAL_TIMEOUT_MS : (EXTERNAL_TIMEOUT_FULL_MS[name] ?? EXTERNAL_TIMEOUT_MS);
-    const { code, output } = await runChild(script, quick ? ['--quick'] : [], timeoutMs);
+    const { code, signal, output } = await runChild(script, quick ? ['--quick'] : [], timeoutMs);
     externalOutput[name] = output;
     const file = here(`./results-${name}.json`);
     const fresh = existsSync(file) && statSync(file).mtimeMs >= started.getTime();
-    if (code === null) throw new Error(`bench/${name}.ts did not finish within ${timeoutMs / 1000} s and was stopped\n${output.slice(-2000)}`);
+    if (code === null && signal === 'SIGKILL') throw new Error(`bench/${name}.ts did not finish within ${timeoutMs / 1000} s and was stopped\n${output.slice(-2000)}`);
+    if (code === null) throw new Error(`bench/${name}.ts crashed (${signal})\n${output.slice(-2000)}`);
     if (code !== 0 || !fresh) throw new Error(`bench/${name}.ts exited with ${code}${fresh ? '' : ' without writing a fresh results file'}\n${output.slice(-2000)}`);
     return JSON.parse(readFileSync(file, 'utf8')) as unknown;
   });
@@ -83,16 +84,16 @@ if (!quick) syncBenchmarkDocs(markdown);
 process.stdout.write(markdown);
 process.exit(0);
 
-function runChild(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function runChild(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [`${root}/bin/run-ts.js`, script, ...args], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c));
     child.stderr.on('data', (c: Buffer) => (output += c));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, output });
+      resolve({ code, signal, output });
     });
   });
 }

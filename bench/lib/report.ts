@@ -120,7 +120,7 @@ export function renderMarkdown(report: Report, externalOutput: Record<string, st
   if (intake && !failed(intake)) sections.push(`Countersign logged ${num(intake.log.lines, 0)} lines (${num(intake.log.bytes / 1024 / 1024, 1)} MiB) during the intake run at log level ${intake.log.level}.`, '');
   if (release && !failed(release)) {
     sections.push(
-      `Release outcomes (every action created): ${Object.entries(release.outcomes).map(([k, v]) => `${k} ${num(v, 0)}`).join(', ')}; executor calls ${num(release.executor.calls, 0)}, actions with more than one effect: ${release.executor.actions_with_more_than_one_effect}.`,
+      `Release outcomes (every action created, warm-up included): ${Object.entries(release.outcomes).map(([k, v]) => `${k} ${num(v, 0)}`).join(', ')}; executor calls from Countersign ${num(release.executor.countersign_calls, 0)} (and ${num(release.executor.plain_calls, 0)} from the plain worker); actions with more than one effect: ${release.executor.actions_with_more_than_one_effect}.`,
       '',
     );
   }
