@@ -24,7 +24,8 @@ export async function runApprovalLatencyBench(opts: { iterations?: number; warmu
   });
   const svc = await benchServices('approval');
   try {
-    const app = await svc.start({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl });
+    // One Countersign process (API and workers) at its default log level, wired to the emulator in HTTP mode.
+    const app = await svc.spawn('countersign', 'app', {}, { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl });
     slack.setEventsUrl(`${app.url}/slack/events`);
     const { token } = await svc.agent('bench-approval');
     const toCard: number[] = [];
@@ -64,7 +65,7 @@ export async function runApprovalLatencyBench(opts: { iterations?: number; warmu
       escalation_to_card: figures(toCard, 50),
       click_to_executor: figures(toExecutor, 100),
       notes: [
-        `${iterations} sequential escalations after ${warmup} warm-up ones; millisecond timestamps`,
+        `${iterations} sequential escalations after ${warmup} warm-up ones; millisecond timestamps; Countersign in its own process at the default log level`,
         'escalation → card: from sending POST /v1/actions to the emulator receiving chat.postMessage (intake, card queue in BullMQ, card worker, Slack Web API client)',
         'click → executor: from the emulator sending the signed block_actions payload to the executor receiving the signed commit (Bolt handler, approval transaction, outbox relay, BullMQ, release re-check)',
       ],

@@ -100,3 +100,31 @@ export function randomInput(actionClass: string, random: () => number): PolicyIn
   if (random() < 0.9) params.environment = random() < 0.5 ? 'production' : 'staging';
   return { action_class: actionClass, params };
 }
+
+/**
+ * The fail-closed branches, as requests: a count that is a string, negative or fractional; an amount that is a
+ * string; an environment that is null or a number; every parameter missing; a claim in `context` that
+ * contradicts the params (and one that agrees); an action class that is not valid. Each must be decided the
+ * same way by both engines (src/policy/evaluate.ts, claims.ts, conditions/*).
+ */
+export function failClosedVariant(input: PolicyInput, random: () => number): PolicyInput {
+  const params: Record<string, unknown> = { ...input.params };
+  const roll = random();
+  if (roll < 0.12) params.target_count = String(params.target_count ?? 3);
+  else if (roll < 0.24) params.target_count = -1 - Math.floor(random() * 5);
+  else if (roll < 0.36) params.target_count = Math.floor(random() * 50) + 0.5;
+  else if (roll < 0.46) params.amount = String(Math.floor(random() * 2000));
+  else if (roll < 0.56) params.environment = random() < 0.5 ? null : 7;
+  else if (roll < 0.66) return { action_class: input.action_class, params: {} };
+  else if (roll < 0.78) {
+    params.target_count ??= 5;
+    return { action_class: input.action_class, params, context: { target_count: (params.target_count as number) + 1 } };
+  } else if (roll < 0.86) {
+    params.environment ??= 'staging';
+    return { action_class: input.action_class, params, context: { environment: params.environment } };
+  } else {
+    const bad = [input.action_class.toUpperCase(), `${input.action_class}.`, input.action_class.replace('.', '..'), input.action_class.split('.')[0]!];
+    return { action_class: bad[Math.floor(random() * bad.length)]!, params };
+  }
+  return { action_class: input.action_class, params };
+}

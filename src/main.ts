@@ -19,6 +19,7 @@ import { endStaleGrants } from './grants/store';
 import { PolicyStore } from './policy';
 import { createShadow } from './policy-rollout/shadow';
 import { intakeRouter } from './intake/routes';
+import { bareIntakeRoute } from './intake/bare-route';
 import { tasksRouter } from './tasks';
 import type { IntakeDeps } from './intake/service';
 import { createStatusWatcher, type LongPollDeps, type StatusWatcher } from './intake/wait';
@@ -41,7 +42,7 @@ import { closeWorker } from './queue/worker-close';
 import { startCardWorker } from './queue/card-worker';
 import { reconcileCommits, relayOutbox } from './queue/relay';
 import { coalesced, everyOnce, redisPeriodClaim } from './queue/periodic';
-import { createReleaseGate } from './queue/release-gate';
+import { createReleaseGate } from './release';
 import { createSlackApp } from './slack/app';
 import { fileRollback, type RollbackDeps } from './rollback/file';
 import { createApproverDirectory } from './slack/approver-directory';
@@ -249,6 +250,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
       writer: createIntakeWriter(db, {
         afterCommit: (ids) =>
           void enqueueCommits(commitQueue, ids).catch((err) => logger.warn({ err, count: ids.length }, 'could not enqueue commits; reconciliation will')),
+        signReceipts: (fields) => receipts.signBatch(fields),
       }),
       credentials: createCredentialCache(db),
       afterCommit: {
@@ -269,7 +271,12 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
     app.use(mcpRouter(intakeDeps));
     app.use(routeFallback(app));
     app.use(problemHandler);
-    server = createServer(app);
+    // POST /v1/actions with a plain JSON body is answered without Express (src/intake/bare-route.ts); every
+    // other request, that route's unusual ones included, goes to the Express app.
+    const hot = bareIntakeRoute(intakeDeps, { logger, metrics });
+    server = createServer((req, res) => {
+      if (!hot.handle(req, res)) app(req, res);
+    });
     server.keepAliveTimeout = 65_000;
     await probe.firstRound;
     await new Promise<void>((resolve) => server!.listen(env.PORT, env.HOST, resolve));

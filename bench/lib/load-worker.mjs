@@ -41,6 +41,8 @@ let i = 0;
 const start = performance.now();
 const warmEnd = start + warmupMs;
 const end = warmEnd + durationMs;
+// The parent reads CPU counters when the measured window opens (and again when the results arrive).
+setTimeout(() => parentPort.postMessage({ phase: 'measuring' }), warmupMs);
 async function loop() {
   while (performance.now() < end) {
     const t = performance.now();
@@ -54,4 +56,4 @@ async function loop() {
 await Promise.all(Array.from({ length: concurrency }, loop));
 const seconds = (performance.now() - warmEnd) / 1000;
 agent.destroy();
-parentPort.postMessage({ latencies: Float64Array.from(latencies), statuses, seconds });
+parentPort.postMessage({ phase: 'done', latencies: Float64Array.from(latencies), statuses, seconds });

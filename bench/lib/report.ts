@@ -1,88 +1,129 @@
-import type { IntakeResult } from '../intake';
+import type { IntakeResult, SideSummary } from '../intake';
 import type { ApprovalLatencyResult } from '../approval-latency';
 import type { ReleaseResult } from '../release';
+import type { Spread } from './stats';
 
 type Report = { generated_at: string; duration_s: number; mode: string; machine: Record<string, unknown>; benchmarks: Record<string, unknown> };
 
 const num = (n: number, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d });
 const met = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
 const failed = (b: unknown): b is { error: string } => !!b && typeof b === 'object' && 'error' in b;
+/** "median (lowest–highest)" over the rounds. */
+const sp = (s: Spread, d = 2) => (s.min === s.max ? num(s.median, d) : `${num(s.median, d)} (${num(s.min, d)}–${num(s.max, d)})`);
+const cpu = (s: SideSummary) =>
+  `app ${sp(s.cpu_ms_per_request.app)} · pg ${sp(s.cpu_ms_per_request.postgres)} · redis ${sp(s.cpu_ms_per_request.redis)} ms CPU/req (event loop ${sp(s.cpu_ms_per_request.app_event_loop)})`;
 
-/** The markdown table of bench/results.md: Countersign against its baseline, the target, and whether it was met. */
+/** The goal tables of bench/results.md: each goal, its figure over interleaved rounds (median and spread), and whether it was met. */
 export function renderMarkdown(report: Report, externalOutput: Record<string, string>): string {
-  const rows: string[][] = [];
   const b = report.benchmarks;
+  const goals: string[][] = [];
+  const detail: string[][] = [];
   const intake = b.intake as IntakeResult | { error: string } | undefined;
-  if (failed(intake)) rows.push(['intake (allow path)', 'failed', '', '', '', intake.error.split('\n')[0]!]);
+  if (failed(intake)) goals.push(['intake (allow path)', 'failed', '', '', intake.error.split('\n')[0]!]);
   else if (intake) {
+    const g = intake.goals;
     for (const l of intake.levels) {
-      rows.push([
-        `intake, allow path, ${l.concurrency} client${l.concurrency > 1 ? 's' : ''}`,
-        `${num(l.countersign.throughput_per_s)} req/s · p50 ${num(l.countersign.p50_ms, 2)} ms · p99 ${num(l.countersign.p99_ms, 2)} ms · ${num(l.countersign.event_loop_ms_per_request, 2)} ms event loop/req${l.countersign.errors ? ` · ${l.countersign.errors} errors` : ''}`,
-        `${num(l.baseline.throughput_per_s)} INSERT/s · p50 ${num(l.baseline.p50_ms, 2)} ms · p99 ${num(l.baseline.p99_ms, 2)} ms · ${num(l.baseline.event_loop_ms_per_request, 2)} ms event loop/insert`,
-        num(l.ratio, 2),
-        `≥ ${intake.target_ratio}`,
-        met(l.ratio >= intake.target_ratio && l.countersign.errors === 0),
+      const clients = `${l.concurrency} client${l.concurrency > 1 ? 's' : ''}`;
+      const judged = g.at_concurrency.includes(l.concurrency);
+      const errors = l.countersign.errors + l.records_floor.errors;
+      goals.push([
+        `intake ÷ records floor, ${clients}`,
+        `${sp(l.ratio_to_floor)}`,
+        `${num(l.countersign.throughput_per_s.median)} ÷ ${num(l.records_floor.throughput_per_s.median)} req/s${errors ? ` · ${errors} errors` : ''}`,
+        judged ? `≥ ${g.ratio_to_floor_min}` : '—',
+        judged ? met(l.ratio_to_floor.median >= g.ratio_to_floor_min && errors === 0) : 'reported',
       ]);
     }
-    for (const l of intake.levels) {
-      rows.push([
-        `↳ reference: the allow path's records alone, ${l.concurrency} client${l.concurrency > 1 ? 's' : ''}`,
-        `${num(l.records_only.throughput_per_s)} actions/s · p50 ${num(l.records_only.p50_ms, 2)} ms · p99 ${num(l.records_only.p99_ms, 2)} ms (intake writer: action + 4 chained events)`,
-        `${num(l.baseline.throughput_per_s)} INSERT/s`,
-        num(l.records_only.ratio_to_baseline, 2),
-        '—',
-        'the database floor of the allow path',
+    for (const l of intake.levels.filter((x) => g.at_concurrency.includes(x.concurrency))) {
+      goals.push([
+        `intake app CPU per allowed request, ${l.concurrency} clients`,
+        `${sp(l.countersign.cpu_ms_per_request.app, 3)} ms`,
+        `event loop ${sp(l.countersign.cpu_ms_per_request.app_event_loop, 3)} ms; the floor's app ${sp(l.records_floor.cpu_ms_per_request.app, 3)} ms`,
+        `≤ ${g.app_cpu_ms_per_request_max} ms`,
+        met(l.countersign.cpu_ms_per_request.app.median <= g.app_cpu_ms_per_request_max),
       ]);
     }
-    for (const l of intake.prepare ?? []) {
-      rows.push([
-        `↳ allow path with an executor prepare step, ${l.concurrency} clients`,
-        `${num(l.with_prepare.throughput_per_s)} actions/s · p50 ${num(l.with_prepare.p50_ms, 2)} ms · p99 ${num(l.with_prepare.p99_ms, 2)} ms`,
-        `${num(l.without.throughput_per_s)} actions/s without prepare · p50 ${num(l.without.p50_ms, 2)} ms`,
-        num(l.ratio, 2),
-        '—',
-        'one executor round trip more per request (issue #14); reported, no target',
-      ]);
+    const at = intake.levels.find((l) => l.concurrency === g.p99_at_concurrency);
+    if (at) {
+      goals.push([`intake p99 latency, ${at.concurrency} clients`, `${sp(at.countersign.p99_ms, 1)} ms`, `p50 ${sp(at.countersign.p50_ms, 1)} ms`, `< ${g.p99_ms_max} ms`, met(at.countersign.p99_ms.median < g.p99_ms_max)]);
+    }
+    for (const l of intake.levels) {
+      for (const [label, s] of [
+        ['Countersign (allow path)', l.countersign],
+        ['records floor', l.records_floor],
+        ['raw INSERT (reference)', l.raw_insert],
+      ] as const) {
+        detail.push([`${l.concurrency}`, label, `${sp(s.throughput_per_s, 0)} req/s`, `${sp(s.p50_ms, 1)} / ${sp(s.p99_ms, 1)} ms`, cpu(s)]);
+      }
+      detail.push([`${l.concurrency}`, '↳ floor ÷ raw INSERT', sp(l.floor_to_insert), '', 'what the evidence costs the database']);
+    }
+    for (const p of intake.prepare ?? []) {
+      detail.push([`${p.concurrency}`, 'allow path with an executor prepare step (issue #14)', `${sp(p.with_prepare, 0)} req/s`, '', `${sp(p.without, 0)} req/s without; ratio ${sp(p.ratio)}`]);
     }
   }
   const approval = b.approval_latency as ApprovalLatencyResult | { error: string } | undefined;
-  if (failed(approval)) rows.push(['approval latency', 'failed', '', '', '', approval.error.split('\n')[0]!]);
+  if (failed(approval)) goals.push(['approval latency', 'failed', '', '', approval.error.split('\n')[0]!]);
   else if (approval) {
     for (const [label, f] of [
       ['escalation → card posted', approval.escalation_to_card],
       ['approval click → executor call', approval.click_to_executor],
     ] as const) {
-      rows.push([label, `p50 ${num(f.p50_ms)} ms · p99 ${num(f.p99_ms)} ms (n = ${f.requests})`, '—', '—', `p50 < ${f.target_p50_ms} ms`, met(f.p50_ms < f.target_p50_ms)]);
+      goals.push([label, `p50 ${num(f.p50_ms)} ms`, `p99 ${num(f.p99_ms)} ms (n = ${f.requests})`, `p50 < ${f.target_p50_ms} ms`, met(f.p50_ms < f.target_p50_ms)]);
     }
   }
   const release = b.release as ReleaseResult | { error: string } | undefined;
-  if (failed(release)) rows.push(['release through BullMQ', 'failed', '', '', '', release.error.split('\n')[0]!]);
+  if (failed(release)) goals.push(['release ÷ plain BullMQ', 'failed', '', '', release.error.split('\n')[0]!]);
   else if (release) {
-    rows.push([
-      `release through BullMQ to a local executor (${num(release.countersign.jobs, 0)} jobs, concurrency ${release.worker_concurrency})`,
-      `${num(release.countersign.throughput_per_s)} commits/s`,
-      `${num(release.baseline.throughput_per_s)} jobs/s (plain BullMQ, same HTTP client; with fetch: ${num(release.baseline_fetch.throughput_per_s)} jobs/s, ratio ${num(release.ratio_fetch, 2)})`,
-      num(release.ratio, 2),
-      `≥ ${release.target_ratio}`,
-      met(release.ratio >= release.target_ratio),
+    goals.push([
+      `release ÷ plain BullMQ, same HTTP client (concurrency ${release.worker_concurrency})`,
+      sp(release.ratio),
+      `${num(release.countersign.throughput_per_s.median)} ÷ ${num(release.baseline.throughput_per_s.median)} jobs/s`,
+      `≥ ${release.goal_ratio}`,
+      met(release.ratio.median >= release.goal_ratio),
     ]);
+    for (const [label, s] of [
+      ['Countersign commit worker', release.countersign],
+      ['plain BullMQ worker', release.baseline],
+    ] as const) {
+      detail.push([
+        'release',
+        label,
+        `${sp(s.throughput_per_s, 0)} jobs/s`,
+        `${release.jobs_per_round.join(' / ')} jobs`,
+        `app ${sp(s.cpu_ms_per_job.app)} · pg ${sp(s.cpu_ms_per_job.postgres)} · redis ${sp(s.cpu_ms_per_job.redis)} ms CPU/job (event loop ${sp(s.cpu_ms_per_job.app_event_loop)})`,
+      ]);
+    }
   }
-  const table = [
-    '| benchmark | Countersign | baseline (same run, same services) | ratio | target | result |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
-
   const m = report.machine;
   const sections = [
     `# Benchmark results`,
     '',
-    `${report.generated_at} · ${report.mode} run in ${report.duration_s} s · Node ${m.node} · ${m.cpus} × ${m.cpu} · load average ${(m.load_average_at_start_and_end as string[]).join(' → ')}`,
+    `${report.generated_at} · ${report.mode} run in ${report.duration_s} s · Node ${m.node} · ${m.cpus} × ${m.cpu} · load average ${(m.load_average_at_start_and_end as string[]).join(' → ')} (1 min, at start and end)`,
     '',
-    table,
+    'Figures are medians over interleaved rounds, with the lowest and highest round in brackets; ratios are per round.',
+    '',
+    '| goal | ratio or figure | from | target | result |',
+    '| --- | --- | --- | --- | --- |',
+    ...goals.map((r) => `| ${r.join(' | ')} |`),
     '',
   ];
+  if (detail.length) {
+    sections.push(
+      '### Each side',
+      '',
+      '| clients | side | throughput | p50 / p99 | CPU per request (/proc) |',
+      '| --- | --- | --- | --- | --- |',
+      ...detail.map((r) => `| ${r.join(' | ')} |`),
+      '',
+    );
+  }
+  if (intake && !failed(intake)) sections.push(`Countersign logged ${num(intake.log.lines, 0)} lines (${num(intake.log.bytes / 1024 / 1024, 1)} MiB) during the intake run at log level ${intake.log.level}.`, '');
+  if (release && !failed(release)) {
+    sections.push(
+      `Release outcomes (every action created, warm-up included): ${Object.entries(release.outcomes).map(([k, v]) => `${k} ${num(v, 0)}`).join(', ')}; executor calls from Countersign ${num(release.executor.countersign_calls, 0)} (and ${num(release.executor.plain_calls, 0)} from the plain worker); actions with more than one effect: ${release.executor.actions_with_more_than_one_effect}.`,
+      '',
+    );
+  }
   for (const name of Object.keys(externalOutput)) {
     const result = b[name];
     sections.push(`## ${name} (bench/${name}.ts)`, '');

@@ -59,3 +59,13 @@ export async function closedLoop(concurrency: number, warmupMs: number, duration
   await Promise.all(Array.from({ length: concurrency }, loop));
   return summarize(latencies, (performance.now() - measureStart) / 1000, errors);
 }
+
+/** A figure over interleaved rounds: the median, and the spread (lowest and highest round). */
+export type Spread = { median: number; min: number; max: number; rounds: number[] };
+
+export function spread(values: number[], digits = 3): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median: round(median, digits), min: round(sorted[0] ?? NaN, digits), max: round(sorted.at(-1) ?? NaN, digits), rounds: values.map((v) => round(v, digits)) };
+}

@@ -10,7 +10,7 @@ import { findExecutor } from '../executor/registry';
 import { prepareForIntake, type Prepared } from '../executor/prepare';
 import { payloadHash } from '../intake/payload-hash';
 import { planAction } from '../intake/plan-status';
-import { storedPolicyInput } from '../queue/release-recheck';
+import { storedPolicyInput } from '../release';
 import { findJsonFlaw } from '../lib/json-guard';
 import { isProblem } from '../lib/errors';
 import type { PolicyBundle } from '../policy';

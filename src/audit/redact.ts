@@ -40,15 +40,42 @@ export function currentSecretKeyPattern(): RegExp {
   return configuredPattern;
 }
 
+/**
+ * Returns the value with secrets replaced. What holds nothing to replace comes back as it is, not copied
+ * (issue #20: the copies were a good part of the intake's garbage); callers never mutate what they get.
+ */
 export function redact(value: unknown, keyPattern: RegExp = configuredPattern, depth = 0): unknown {
   if (depth > 32) return REDACTED;
-  if (Array.isArray(value)) return value.map((v) => redact(v, keyPattern, depth + 1));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = keyPattern.test(k) ? REDACTED : redact(v, keyPattern, depth + 1);
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const r = redact(v, keyPattern, depth + 1);
+      if (out === null && r !== v) out = value.slice(0, i);
+      if (out !== null) out.push(r);
     }
-    return out;
+    // A sparse array is copied as before (map keeps its holes; JSON shows them as null either way).
+    return out ?? (value.length === Object.keys(value).length ? value : value.map((v) => redact(v, keyPattern, depth + 1)));
+  }
+  if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    // Only a plain object can be returned as it is: a copy of anything else is a plain object of its own
+    // enumerable keys (a Date becomes {}), and an own `__proto__` key is not copied as a key.
+    const proto = Object.getPrototypeOf(value);
+    const plain = (proto === Object.prototype || proto === null) && !Object.hasOwn(record, '__proto__');
+    let out: Record<string, unknown> | null = plain ? null : {};
+    const keys = Object.keys(record);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const v = record[k];
+      const r = keyPattern.test(k) ? REDACTED : redact(v, keyPattern, depth + 1);
+      if (out === null && r !== v) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j]!] = record[keys[j]!];
+      }
+      if (out !== null) out[k] = r;
+    }
+    return out ?? value;
   }
   if (typeof value === 'string') {
     return value

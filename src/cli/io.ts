@@ -1,6 +1,10 @@
 import type { Env } from '../config/env';
 import type { FileConfig } from '../config/file-config';
-import type { OperatorHandle } from './operator-db';
+import type postgres from 'postgres';
+import type { Db } from '../db/client';
+
+/** A database an operator command works on: PostgreSQL (with its raw client) or the embedded one (no raw client). */
+export type OperatorHandle = { db: Db; sql: postgres.Sql | null };
 
 /** The CLI's view of the terminal; commands take it so tests can capture their output. */
 export type CliIo = {

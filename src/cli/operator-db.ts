@@ -4,10 +4,10 @@ import type postgres from 'postgres';
 import { parseEnv, type Env } from '../config/env';
 import { connectDb, type Db } from '../db/client';
 import { AgentInputError } from '../auth/agents';
-import type { CliIo } from './io';
+import type { CliIo, OperatorHandle } from './io';
 
 /** The database an operator command works on: postgres.js (`sql` set) or the embedded PGlite (`sql` null). */
-export type OperatorHandle = { db: Db; sql: postgres.Sql | null };
+export type { OperatorHandle } from './io';
 
 /**
  * Thrown when the embedded database is held by a running server: the command is sent to that server over its

@@ -4,7 +4,7 @@ import type { Db } from '../db/client';
 import { actions } from '../db/schema';
 import { runPolicyCommand, type RecordedDecision } from '../policy';
 import type { CliIo } from './io';
-import { storedPolicyInput } from '../queue/release-recheck';
+import { storedPolicyInput } from '../release';
 import { withOperatorDb, type OperatorHandle } from './operator-db';
 
 type RecordedRow = {

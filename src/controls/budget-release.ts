@@ -3,7 +3,7 @@ import type { FileConfig } from '../config/file-config';
 import type { Tx } from '../db/client';
 import { actions, agents, budgetCounters, budgetReservations, type ActionRow } from '../db/schema';
 import { isProblem } from '../lib/errors';
-import type { ReleaseControls } from '../queue/release-recheck';
+import type { ReleaseControls } from '../release';
 import { budgetClaims, reserveClaim } from './budgets';
 import { planFacts } from '../executor/prepare';
 

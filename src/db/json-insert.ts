@@ -47,6 +47,10 @@ export function columnJson(table: PgTable, rows: Array<Record<string, unknown>>)
     if (!column) throw new Error(`${getTableName(table)} has no column ${k}`);
     return column.name;
   });
-  const payload = rows.map((row) => Object.fromEntries(keys.map((k, i) => [names[i], row[k] ?? null])));
+  const payload = rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) out[names[i]!] = row[keys[i]!] ?? null;
+    return out;
+  });
   return { names, payload };
 }

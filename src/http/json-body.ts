@@ -2,7 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { Problem } from '../lib/errors';
 import { MAX_JSON_DEPTH, findJsonFlaw, jsonTextDepth, type JsonFlaw } from '../lib/json-guard';
 
-function flawProblem(flaw: JsonFlaw): Problem {
+export function flawProblem(flaw: JsonFlaw): Problem {
   const path = flaw.path.join('.') || '(body)';
   return new Problem('validation-failed', `${path}: ${flaw.message}`, { extensions: { errors: [{ path, message: flaw.message, code: flaw.code }] } });
 }

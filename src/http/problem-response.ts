@@ -59,23 +59,27 @@ const unavailable = (dependency: Dependency, what: string) =>
     extensions: { dependency },
   });
 
+/**
+ * The one place errors become problems: expected ones are already a Problem; body-parser's, the database's and
+ * Redis's are mapped to theirs; anything else is a bug, logged, and answered `internal`.
+ */
+export function problemFor(error: unknown, path: string): Problem {
+  const e = error as { type?: string; status?: number };
+  if (isProblem(error)) return error;
+  if (e?.type === 'entity.too.large') return new Problem('payload-too-large', 'the request body exceeds 256 KiB');
+  if (e?.type === 'entity.parse.failed') return new Problem('invalid-request', 'the request body is not valid JSON');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new Problem('unsupported-media-type', 'the request body must be UTF-8 JSON');
+  if (isDataException(error)) {
+    logger.warn({ err: error, path }, 'the database refused a value from the request');
+    return new Problem('invalid-request', 'a value in the request is out of range or malformed; nothing was recorded');
+  }
+  if (isDatabaseUnavailable(error)) return unavailable('postgres', 'the database');
+  if (isRedisUnavailable(error)) return unavailable('redis', 'Redis');
+  logger.error({ err: error, path }, 'unhandled error');
+  return new Problem('internal', 'an internal error occurred; nothing was recorded unless the action says so');
+}
+
 /** The one place errors become application/problem+json. */
 export const problemHandler: ErrorRequestHandler = (error, req, res, _next) => {
-  const e = error as { type?: string; status?: number };
-  let problem: Problem;
-  if (isProblem(error)) problem = error;
-  else if (e?.type === 'entity.too.large') problem = new Problem('payload-too-large', 'the request body exceeds 256 KiB');
-  else if (e?.type === 'entity.parse.failed') problem = new Problem('invalid-request', 'the request body is not valid JSON');
-  else if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
-    problem = new Problem('unsupported-media-type', 'the request body must be UTF-8 JSON');
-  else if (isDataException(error)) {
-    logger.warn({ err: error, path: req.path }, 'the database refused a value from the request');
-    problem = new Problem('invalid-request', 'a value in the request is out of range or malformed; nothing was recorded');
-  } else if (isDatabaseUnavailable(error)) problem = unavailable('postgres', 'the database');
-  else if (isRedisUnavailable(error)) problem = unavailable('redis', 'Redis');
-  else {
-    logger.error({ err: error, path: req.path }, 'unhandled error');
-    problem = new Problem('internal', 'an internal error occurred; nothing was recorded unless the action says so');
-  }
-  sendProblem(res, problem, req.originalUrl);
+  sendProblem(res, problemFor(error, req.path), req.originalUrl);
 };

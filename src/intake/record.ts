@@ -7,7 +7,7 @@ import type { AuditEventInput } from '../audit/append';
 import type { Prepared } from '../executor/prepare';
 import { Problem } from '../lib/errors';
 import type { Decision } from '../policy';
-import type { ReceiptSigner } from '../receipts';
+import { receiptFields, type ReceiptFields, type ReceiptSigner } from '../receipts';
 import { toActionView } from './action-view';
 import type { StoredFacts } from './facts';
 import type { Planned } from './plan-status';
@@ -92,15 +92,31 @@ export async function signedResponse(
   /** Who approved it at creation when not the policy (a standing grant's humans). */
   approvedBy?: string[],
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const full = { ...row, preview: row.preview ?? null, result: null, failure: null, edited: null } as ActionRow;
-  const response = responseFor(full);
-  if (receipts) {
-    const approvers = row.approvedAt ? (approvedBy ?? ['policy']) : [];
-    response.body.receipt = await receipts.receiptFor(db, { ...full, preview: null }, approvers);
-  }
+  const response = storedResponse(row);
+  if (receipts) response.body.receipt = await receipts.sign(await creationReceiptFields(db, row, approvedBy));
+  return response;
+}
+
+/**
+ * The first response without its receipt, stored on the row. The allow path's writer signs the receipts of a
+ * batch together and puts each in its body before the batch is written (src/intake/batch-writer.ts).
+ */
+export function storedResponse(row: NewAction, created: ActionRow = asCreated(row)): { status: number; body: Record<string, unknown> } {
+  const response = responseFor(created);
   row.responseStatus = response.status;
   row.responseBody = response.body;
   return response;
+}
+
+/** What the receipt of a new action states. */
+export function creationReceiptFields(db: Db, row: NewAction, approvedBy?: string[], created: ActionRow = asCreated(row)): Promise<ReceiptFields> {
+  const approvers = row.approvedAt ? (approvedBy ?? ['policy']) : [];
+  return receiptFields(db, created, approvers);
+}
+
+/** The row as it reads once inserted (what the response and the receipt describe; the receipt never states a preview). */
+export function asCreated(row: NewAction): ActionRow {
+  return { ...row, preview: row.preview ?? null, result: null, failure: null, edited: null } as ActionRow;
 }
 
 function responseFor(row: ActionRow): { status: number; body: Record<string, unknown> } {

@@ -5,7 +5,7 @@ import { actions } from '../db/schema';
 import { Problem } from '../lib/errors';
 import { requireAgent } from '../http/agent-auth';
 import { toActionView } from './action-view';
-import { createAction, type IntakeDeps } from './service';
+import { createAction, type IntakeDeps, type Principal } from './service';
 import { withRateLimitHeaders } from '../controls/rate-limit';
 import { getActionQuery } from './schemas';
 import type { LongPollDeps } from './wait';
@@ -13,6 +13,7 @@ import { parseQuery } from '../http/query';
 import { IDEMPOTENCY_KEY_HEADER, withIdempotencyHeader } from './idempotency-header';
 
 export const MAX_BODY = '256kb';
+export const MAX_BODY_BYTES = 256 * 1024;
 
 /** /v1 routes for agents. JSON only; bodies over 256 KiB are refused before parsing. */
 export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
@@ -23,19 +24,13 @@ export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
     next();
   };
 
+  // Plain UTF-8 JSON requests take the bare route (src/intake/bare-route.ts) and never reach this one; it answers
+  // the others (another charset, a content encoding, a body-less request) the same way.
   router.post('/actions', requireAgent(deps.db, deps.credentials), requireJson, ...json, async (req, res, next) => {
     try {
-      const result = await withRateLimitHeaders(deps.rateLimiter, req.principal!.agent, () =>
-        createAction(deps, req.principal!, withIdempotencyHeader(req.body, req.get(IDEMPOTENCY_KEY_HEADER))),
-      );
-      for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-      if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
-      const id = (result.body.id ?? result.body.action_id) as string | undefined;
-      if (id && result.status === 201) res.setHeader('Location', `/v1/actions/${id}`);
-      res
-        .status(result.status)
-        .type(result.status >= 400 ? 'application/problem+json' : 'application/json')
-        .send(JSON.stringify(result.body));
+      const answer = await answerCreateAction(deps, req.principal!, req.body, req.get(IDEMPOTENCY_KEY_HEADER));
+      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+      res.status(answer.status).type(answer.contentType).send(answer.text);
     } catch (e) {
       next(e);
     }
@@ -63,4 +58,26 @@ export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
   });
 
   return router;
+}
+
+/** POST /v1/actions's answer to an authenticated agent's parsed body, whichever HTTP layer received it. */
+export async function answerCreateAction(
+  deps: IntakeDeps,
+  principal: Principal,
+  body: unknown,
+  idempotencyKeyHeader: string | undefined,
+): Promise<{ status: number; headers: Record<string, string>; contentType: string; text: string; problemCode?: string }> {
+  const result = await withRateLimitHeaders(deps.rateLimiter, principal.agent, () => createAction(deps, principal, withIdempotencyHeader(body, idempotencyKeyHeader)));
+  const headers: Record<string, string> = { ...result.headers };
+  if (result.replayed) headers['Idempotent-Replayed'] = 'true';
+  const id = (result.body.id ?? result.body.action_id) as string | undefined;
+  if (id && result.status === 201) headers.Location = `/v1/actions/${id}`;
+  const problem = result.status >= 400;
+  return {
+    status: result.status,
+    headers,
+    contentType: problem ? 'application/problem+json' : 'application/json',
+    text: JSON.stringify(result.body),
+    ...(problem && typeof result.body.code === 'string' ? { problemCode: result.body.code } : {}),
+  };
 }

@@ -4,7 +4,7 @@ import { isProblem } from '../lib/errors';
 import type { Prepared } from '../executor/prepare';
 import type { IntakeWriter } from './batch-writer';
 import { answerDuplicate, findByIdempotencyKey, replayOrConflict } from './idempotency';
-import { actionRow, evidenceForCreation, signedResponse, type ActionDraft } from './record';
+import { actionRow, asCreated, creationReceiptFields, evidenceForCreation, storedResponse, type ActionDraft } from './record';
 import type { IntakeDeps, IntakeResponse, Recheck } from './types';
 
 /**
@@ -27,7 +27,10 @@ export async function writeAllowed(
   // The limiter's round trip runs while the records are built (CPU work); nothing is written before it answers.
   const limit = limited ? Promise.resolve({ headers: limited }) : askLimiter(deps, agent);
   const row = actionRow({ ...draft, planned: { status: 'queued', decision: draft.planned.decision } });
-  const response = await signedResponse(deps.db, deps.receipts, row);
+  // The receipt is signed by the writer with the rest of its batch, and put into this response before it is stored.
+  const created = asCreated(row);
+  const response = storedResponse(row, created);
+  const receipt = deps.receipts ? await creationReceiptFields(deps.db, row, undefined, created) : undefined;
   const events = evidenceForCreation(row, agent, req, draft.planned.decision, prepared);
   const answer = await limit;
   if ('error' in answer) {
@@ -42,6 +45,7 @@ export async function writeAllowed(
     row,
     events,
     credentials: { agentId: agent.id, tokenId: principal.tokenId, scopes: agent.scopes, rateLimitPerMinute: agent.rateLimitPerMinute },
+    receipt,
   });
   if (outcome === 'stale-credentials') {
     await refundRateLimit(deps.rateLimiter, agent); // the next attempt takes its own

@@ -13,6 +13,12 @@ export type GroupCommitOptions = {
   maxBatch: number;
   /** Writes allowed in flight at once (each uses one database connection). */
   maxInFlight: number;
+  /**
+   * What a batch that fails as a whole does: `isolate` (the default) writes each item again on its own;
+   * `fail` rejects every item with the batch's error, for writes that must not be sent twice (a call that
+   * timed out may have been applied).
+   */
+  onBatchError?: 'isolate' | 'fail';
 };
 
 export type GroupCommit<I, O> = {
@@ -49,7 +55,7 @@ export function groupCommit<I, O>(write: (items: I[]) => Promise<O[]>, opts: Gro
       if (results.length !== batch.length) throw new Error(`group commit: ${results.length} results for ${batch.length} items`);
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err);
+      if (batch.length === 1 || opts.onBatchError === 'fail') return batch.forEach((p) => p.reject(err));
       // Isolate the failure: every item gets its own write (and its own error, if it is the bad one).
       await Promise.all(batch.map((p) => run([p])));
     }

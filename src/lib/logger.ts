@@ -88,7 +88,9 @@ export function createLogger(level: string, destination?: DestinationStream) {
         },
       },
     },
-    destination,
+    // Without one given, stdout written asynchronously (issue #20): a line no longer blocks the event loop on its
+    // write, lines logged while a write is in flight go out together, and pino flushes what is left at exit.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }
 

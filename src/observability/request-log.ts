@@ -17,8 +17,9 @@ export const CORRELATION_ID_HEADER = 'x-correlation-id';
 /** The status recorded for a request whose client closed the connection before the answer. */
 export const ABANDONED_STATUS = 499;
 
-const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
-/** Probes and scrapes stay at debug even when they answer 4xx (a 503 readiness probe is still an error). */
+/** A request or correlation id taken from a header must look like this; anything else is replaced or ignored. */
+export const SAFE_ID = /^[\x21-\x7e]{1,128}$/;
+/** Probes and scrapes stay at debug even when they answer 4xx. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
@@ -73,43 +74,92 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
     function done(aborted: boolean) {
       if (logged) return;
       logged = true;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const routeLabel = matchedRoute ?? 'unmatched';
-      // The connection closed before the response was sent: the client gave up. Its status is not the 200
-      // express starts with but 499 (nginx's "client closed request"), in the log and the metrics alike.
-      const abandoned = aborted && !res.writableFinished;
-      const status = abandoned ? ABANDONED_STATUS : res.statusCode;
-      opts.metrics?.httpRequest(req.method, routeLabel, status, seconds);
-      if (problemCode) opts.metrics?.problem(problemCode, res.statusCode);
       const body = req.body as { correlation_id?: unknown } | undefined;
-      const bodyCorrelation = typeof body?.correlation_id === 'string' ? body.correlation_id : undefined;
-      const fields = {
-        correlation_id: correlationId ?? bodyCorrelation ?? requestId,
+      recordRequest(opts, {
         method: req.method,
-        // The full path: inside a mounted router `req.path` is only the part after the mount point
-        // (`/agents`, not `/v1/admin/agents`). The query string is left out: it may carry what a log must not.
         path: fullPath(req),
-        route: routeLabel,
-        status,
-        duration_ms: Math.round(seconds * 100_000) / 100,
-        ...(req.principal ? { agent_id: req.principal.agent.id } : {}),
-        ...(actionIdOf(req, res) ? { action_id: actionIdOf(req, res) } : {}),
-        ...(problemCode ? { problem: problemCode } : {}),
-        ...(abandoned ? { abandoned: true } : {}),
-      };
-      const log = opts.logger.child({ request_id: requestId });
-      if (abandoned) log.info(fields, 'request abandoned by the client');
-      // A 503 from /readyz is its answer, not a failure (the probe logs the outage once).
-      else if (QUIET_PATHS.has(fullPath(req)) && (res.statusCode < 500 || fullPath(req) === '/readyz')) log.debug(fields, 'request');
-      // A dependency outage is the probe's to report (once, at warn); each refused request is a warning, not an error.
-      else if (problemCode === 'service-unavailable') log.warn(fields, 'request refused: a backing service is unavailable');
-      else if (res.statusCode >= 500) log.error(fields, 'request failed');
-      // Successful requests (every poll, every click) are at debug; a refused one at info.
-      else if (res.statusCode >= 400) log.info(fields, 'request');
-      else log.debug(fields, 'request');
+        route: matchedRoute ?? 'unmatched',
+        status: res.statusCode,
+        // The connection closed before the response was sent: the client gave up.
+        abandoned: aborted && !res.writableFinished,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        requestId,
+        correlationId: correlationId ?? (typeof body?.correlation_id === 'string' ? body.correlation_id : undefined),
+        agentId: req.principal?.agent.id,
+        actionId: actionIdOf(req, res),
+        problemCode,
+      });
     }
     next();
   };
+}
+
+/** A request once answered (or abandoned), as its metrics and its log line need it. */
+export type FinishedRequest = {
+  method: string;
+  /** The full path, without the query string (it may carry what a log must not). */
+  path: string;
+  /** The route's template, or `unmatched`. */
+  route: string;
+  status: number;
+  abandoned: boolean;
+  seconds: number;
+  requestId: string;
+  /** From X-Correlation-Id, else the body's correlation_id; the request id when neither. */
+  correlationId?: string;
+  agentId?: string;
+  actionId?: string;
+  problemCode?: string;
+};
+
+/**
+ * The HTTP and problem-code metrics and the log line of one request: for every route, whether Express
+ * (`requestLogging`) or a bare handler (src/intake/bare-route.ts) answered it.
+ */
+export function recordRequest(opts: { logger: Logger; metrics?: Metrics }, r: FinishedRequest): void {
+  // An abandoned request's status is not the 200 a server starts with but 499 (nginx's "client closed
+  // request"), in the log and the metrics alike.
+  const status = r.abandoned ? ABANDONED_STATUS : r.status;
+  opts.metrics?.httpRequest(r.method, r.route, status, r.seconds);
+  if (r.problemCode) opts.metrics?.problem(r.problemCode, r.status);
+  const level = lineLevel(r.path, r.status, r.problemCode, r.abandoned);
+  // At the default level a successful request writes no line: nothing of one is built either.
+  if (!opts.logger.isLevelEnabled(level)) return;
+  const fields = {
+    correlation_id: r.correlationId ?? r.requestId,
+    method: r.method,
+    path: r.path,
+    route: r.route,
+    status,
+    duration_ms: Math.round(r.seconds * 100_000) / 100,
+    ...(r.agentId ? { agent_id: r.agentId } : {}),
+    ...(r.actionId ? { action_id: r.actionId } : {}),
+    ...(r.problemCode ? { problem: r.problemCode } : {}),
+    ...(r.abandoned ? { abandoned: true } : {}),
+  };
+  const log = opts.logger.child({ request_id: r.requestId });
+  const message = r.abandoned
+    ? 'request abandoned by the client'
+    : level === 'warn'
+      ? 'request refused: a backing service is unavailable'
+      : level === 'error'
+        ? 'request failed'
+        : 'request';
+  log[level](fields, message);
+}
+
+/**
+ * The level of a request's line. Successful requests are at debug (issue #20: at info, one synchronous line per
+ * request cost the intake about a tenth of its CPU); refusals (4xx) and abandoned requests stay at info.
+ */
+function lineLevel(path: string, status: number, problemCode: string | undefined, abandoned: boolean): 'debug' | 'info' | 'warn' | 'error' {
+  if (abandoned) return 'info';
+  // A 503 from /readyz is its answer, not a failure (the probe logs the outage once).
+  if (QUIET_PATHS.has(path) && (status < 500 || path === '/readyz')) return 'debug';
+  // A dependency outage is the probe's to report (once, at warn); each refused request is a warning, not an error.
+  if (problemCode === 'service-unavailable') return 'warn';
+  if (status >= 500) return 'error';
+  return status >= 400 ? 'info' : 'debug';
 }
 
 function actionIdOf(req: Request, res: Response): string | undefined {

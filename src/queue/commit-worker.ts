@@ -2,7 +2,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { logger } from '../lib/logger';
 import { COMMIT_QUEUE, commitJob, type CommitJob } from './commit-queue';
-import { releaseCommit, type ReleaseDeps, type ReleaseOutcome } from './release';
+import { releaseCommit, type ReleaseDeps, type ReleaseOutcome } from '../release';
 
 export class RetriableCommitError extends Error {}
 

@@ -1,4 +1,4 @@
-export { createReceiptSigner, receiptFields, type ReceiptSigner } from './sign';
+export { createReceiptSigner, receiptFields, type ReceiptSigner, type ReceiptFields } from './sign';
 export { verifyReceipt, type ReceiptCheck } from './verify';
 export {
   ensureSigningKey,
@@ -15,5 +15,5 @@ export {
   type PublicJwk,
 } from './keys';
 export { receiptKeysRouter } from './routes';
-export { signedReceipt, receiptPayload, type SignedReceipt, type ReceiptPayload } from './receipt';
+export { signedReceipt, receiptPayload, RECEIPT_BATCH_TYPE, type SignedReceipt, type ReceiptPayload } from './receipt';
 export { signDocument, verifyDocument, signedDocument, type SignedDocument, type DocumentCheck } from './document';

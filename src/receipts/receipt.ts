@@ -31,12 +31,29 @@ export const receiptPayload = z.strictObject({
 
 export type ReceiptPayload = z.infer<typeof receiptPayload>;
 
+/** What the key signs for a batch of receipts: the root of their Merkle tree (src/receipts/merkle.ts). */
+export const RECEIPT_BATCH_TYPE = 'countersign.receipt-batch';
+export type ReceiptBatchRoot = { typ: typeof RECEIPT_BATCH_TYPE; v: 1; kid: string; root: string };
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lowercase hex');
+
+/**
+ * A receipt signed with others (the intake's group commits): the root of the batch's Merkle tree and this
+ * receipt's path to it. The signature is then over canonicalJson({ typ: 'countersign.receipt-batch', v: 1,
+ * kid, root }), and the payload is tied to it by its leaf hash and the path (docs/audit.md).
+ */
+export const receiptBatch = z.strictObject({
+  root: sha256Hex,
+  path: z.array(z.strictObject({ side: z.enum(['left', 'right']), hash: sha256Hex })).max(64),
+});
+
 export const signedReceipt = z.strictObject({
   payload: receiptPayload,
   alg: z.literal('EdDSA'),
   kid: z.string(),
-  /** base64url Ed25519 signature over canonicalJson(payload). */
+  /** base64url Ed25519 signature over canonicalJson(payload), or, with `batch`, over the batch's signed root. */
   signature: z.string(),
+  batch: receiptBatch.optional(),
 });
 
 export type SignedReceipt = z.infer<typeof signedReceipt>;

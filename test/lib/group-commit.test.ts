@@ -73,6 +73,23 @@ describe('groupCommit', () => {
     expect(written).toEqual([[1], [12, 13, 14], [12], [13], [14]]);
   });
 
+  it("with onBatchError 'fail', a failed batch rejects every item and sends none again", async () => {
+    const written: number[][] = [];
+    const gc = groupCommit(
+      async (items: number[]) => {
+        written.push(items);
+        if (items.includes(13)) throw new Error('the call failed');
+        return items;
+      },
+      { maxBatch: 10, maxInFlight: 1, onBatchError: 'fail' },
+    );
+    const first = gc.submit(1);
+    const batch = [12, 13, 14].map((i) => gc.submit(i).then((v) => ({ ok: v }), (e: Error) => ({ err: e.message })));
+    await first;
+    expect(await Promise.all(batch)).toEqual([{ err: 'the call failed' }, { err: 'the call failed' }, { err: 'the call failed' }]);
+    expect(written).toEqual([[1], [12, 13, 14]]);
+  });
+
   it('rejects every item of a write that answers the wrong number of results', async () => {
     const gc = groupCommit(async (items: number[]) => items.slice(1), { maxBatch: 10, maxInFlight: 1 });
     await expect(gc.submit(1)).rejects.toThrow(/0 results for 1 items/);

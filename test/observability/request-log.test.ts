@@ -69,6 +69,7 @@ describe('request logging', () => {
     const id = res.headers.get('x-request-id');
     expect(id).toMatch(/^req_[0-9a-z]{25}$/);
     const [line] = requestLines();
+    // A successful request's line is at debug (info and above carry refusals and failures only).
     expect(line).toMatchObject({ level: 20, service: 'countersign', request_id: id, correlation_id: id, method: 'POST', route: '/v1/things', status: 201 });
     expect(typeof line.duration_ms).toBe('number');
     expect(typeof line.time).toBe('number');
@@ -127,6 +128,19 @@ describe('request logging', () => {
     const [line] = requestLines();
     expect(line).toMatchObject({ path: '/v1/admin/agents/refund-bot', route: '/v1/admin/agents/:name', status: 200 });
     expect(JSON.stringify(line)).not.toContain('hunter2');
+  });
+
+  it('at info, the default level, logs refusals but no line for a successful request', async () => {
+    lines.length = 0;
+    logger.level = 'info';
+    try {
+      await fetch(`${url}/v1/things`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await fetch(`${url}/v1/limited`);
+      await settle();
+    } finally {
+      logger.level = 'debug';
+    }
+    expect(requestLines().map((l) => [l.status, l.level])).toEqual([[429, 30]]);
   });
 
   it('logs 5xx at error and probes at debug', async () => {

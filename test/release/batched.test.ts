@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { createAgent } from '../../src/auth/agents';
 import { actions, agents } from '../../src/db/schema';
-import { releaseCommit, type ReleaseDeps } from '../../src/queue/release';
+import { releaseCommit, type ReleaseDeps } from '../../src/release';
 import { insertApproved, startReleaseFixture, type ReleaseFixture } from './support';
 
-// Releases started together share the release writer's transactions (src/queue/release-writer.ts): the
+// Releases started together share the release writer's transactions (src/release/writer.ts): the
 // first goes at once, those that arrive while it is in flight go together in the next one.
 
 let f: ReleaseFixture;

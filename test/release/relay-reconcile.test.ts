@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { actions, commitOutbox } from '../../src/db/schema';
 import { COMMIT_QUEUE, type CommitJob } from '../../src/queue/commit-queue';
 import { reconcileCommits, relayOutbox } from '../../src/queue/relay';
-import { releaseCommit } from '../../src/queue/release';
+import { releaseCommit } from '../../src/release';
 import { decideApproval } from '../../src/approvals/decide';
 import { REDIS_URL, deletePrefix, uniquePrefix } from '../support/redis';
 import { ALICE, BOB } from '../support/harness';

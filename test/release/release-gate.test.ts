@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createReleaseGate, windowPadMs } from '../../src/queue/release-gate';
+import { createReleaseGate, windowPadMs } from '../../src/release';
 import { REDIS_URL, deletePrefix, uniquePrefix } from '../support/redis';
 
 const config = {

@@ -2,8 +2,7 @@ import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { actions, agents, commitOutbox } from '../../src/db/schema';
-import { releaseCommit } from '../../src/queue/release';
-import { recordOutcome } from '../../src/queue/release-outcome';
+import { recordOutcome, releaseCommit } from '../../src/release';
 import { startReleaseFixture, fixedPolicy, type ReleaseFixture } from './support';
 
 let f: ReleaseFixture;
@@ -257,7 +256,7 @@ describe('release: rate-limit slots', () => {
   it('over the limit before claiming: parked, nothing written', async () => {
     const id = await f.insertApproved();
     const deps = { ...f.deps, releaseGate: async () => 700 };
-    // The gate answers for executors with a limit; others always have room (release-gate.ts).
+    // The gate answers for executors with a limit; others always have room (src/release/gate.ts).
     const limited = { ...deps, config: { ...f.config, executors: f.config.executors.map((e) => ({ ...e, rate_limit: { max: 1, per_seconds: 1 } })) } };
     const out = await releaseCommit(limited, id);
     expect(out.kind).toBe('throttled');

@@ -4,7 +4,7 @@ import { actions, commitOutbox, type ActionRow } from '../../src/db/schema';
 import { payloadHash } from '../../src/intake/payload-hash';
 import { newId } from '../../src/lib/ids';
 import { loadPolicyBundle, type Decision, type PolicyBundle } from '../../src/policy';
-import type { ReleaseDeps } from '../../src/queue/release';
+import type { ReleaseDeps } from '../../src/release';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET, testConfig } from '../support/harness';

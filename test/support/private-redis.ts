@@ -5,6 +5,8 @@ import { freePort } from './process';
 export type PrivateRedis = {
   url: string;
   port: number;
+  /** The server's process id while it runs (benchmarks read its CPU time from /proc). */
+  pid(): number | undefined;
   /** A short-lived client (for FLUSHALL, inspection). */
   client(): Redis;
   /** Kill the server; its data is gone (no persistence). */
@@ -52,6 +54,7 @@ export async function startPrivateRedis(opts: { args?: string[] } = {}): Promise
   return {
     url,
     port,
+    pid: () => (proc as ChildProcess | null)?.pid,
     client,
     stop,
     start,

@@ -89,7 +89,17 @@ export type ReceiptPayload = {
   kid: string;
 };
 
-export type SignedReceipt = { payload: ReceiptPayload; alg: 'EdDSA'; kid: string; signature: string };
+/**
+ * `batch` when the receipt was signed with others (docs/audit.md, "Batch-signed receipts"): the signature is then
+ * over the batch's Merkle root, and `path` leads from this receipt's leaf to it.
+ */
+export type SignedReceipt = {
+  payload: ReceiptPayload;
+  alg: 'EdDSA';
+  kid: string;
+  signature: string;
+  batch?: { root: string; path: Array<{ side: 'left' | 'right'; hash: string }> };
+};
 
 /** An action as the API shows it (`POST /v1/actions` 201, `GET /v1/actions/{id}`). */
 export type ActionView = {

@@ -2,61 +2,23 @@ import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { execRows } from '../db/exec';
 import { actions, type ActionRow } from '../db/schema';
-import type { FileConfig } from '../config/file-config';
 import { appendEvents } from '../audit/append';
 import { transitionAction } from '../approvals/transition';
 import { findExecutor } from '../executor/registry';
-import { callExecutor, type ExecutorOutcome } from '../executor/client';
-import type { PolicyBundle } from '../policy';
-import type { ReleaseGate } from './release-gate';
-import type { ReleaseControls } from './release-recheck';
-import { MAX_INLINE_SLOT_WAIT_MS } from './release-claim';
-import { eventBase } from './release-outcome';
-import { checkPlan, recordPlanDrift } from './release-prepare';
-import { claimInBatch, recordInBatch } from './release-writer';
+import { callExecutor } from '../executor/client';
+import type { ReleaseGate } from './gate';
+import { MAX_INLINE_SLOT_WAIT_MS, type ReleaseDeps, type ReleaseHooks, type ReleaseOutcome } from './types';
+import { eventBase } from './event-base';
+import { checkPlan, recordPlanDrift } from './plan-check';
+import { claimInBatch, recordInBatch } from './writer';
 
-export type ReleaseDeps = {
-  db: Db;
-  config: FileConfig;
-  policy: { current(): PolicyBundle };
-  /** Tells people about the outcome (Slack thread); fire-and-forget, retried by its own queue. */
-  announce?(actionId: string): void;
-  /** Posts a fresh approval card for an action sent back to `pending_approval`. */
-  requestApproval?(actionId: string): void;
-  /** The executor's release rate limit (release-gate.ts); resolves to a delay in ms when over the limit. */
-  releaseGate?: ReleaseGate;
-  /** Budgets and kill switch owned by other features, asked again at release. */
-  controls?: ReleaseControls;
-  /** How long a claim outlives the executor timeout before another worker may take the action over. */
-  leaseGraceMs?: number;
-  /** Told about every executor call (metrics: results and latency). */
-  onExecutorCall?(executor: string, outcome: ExecutorOutcome): void;
-  /** Told when a claim takes over an executing action whose lease ran out (metrics). */
-  onLeaseTakeover?(executor: string): void;
-};
-
-export type ReleaseHooks = {
-  /** The executor has answered; its outcome is about to be recorded. */
-  called?(outcome: ExecutorOutcome): void;
-};
-
-export type ReleaseOutcome =
-  | { kind: 'committed' | 'failed' | 'refused' | 'cancelled' | 'sent_back' | 'plan_drift' }
-  | { kind: 'skipped'; reason: string }
-  | { kind: 'retry'; reason: string; attempts: number }
-  /** Over the executor's release rate: look again after `delayMs`, without using an attempt. */
-  | { kind: 'throttled'; delayMs: number }
-  /** Another worker holds a live lease: look again when it runs out (that worker may have died). */
-  | { kind: 'leased'; delayMs: number };
-
-export { DEFAULT_LEASE_GRACE_MS } from './release-claim';
 
 /**
  * Releases one approved action to its executor, exactly once in effect:
  * claim (conditional update with a lease) → re-check → take a release slot → call → record (fenced by the
  * claim's attempt number). The executor gets the action id as idempotency key, so a call repeated after a
  * crash between call and record cannot double the effect. The claims and records of concurrent jobs are
- * written together (release-writer.ts).
+ * written together (writer.ts).
  */
 export async function releaseCommit(deps: ReleaseDeps, actionId: string, hooks: ReleaseHooks = {}): Promise<ReleaseOutcome> {
   if (deps.releaseGate && deps.config.executors.some((e) => e.rate_limit)) {

@@ -2,19 +2,21 @@ import type { Db } from '../db/client';
 import { execNamed, withPreparedStatements } from '../db/exec-named';
 import { appendEvents } from '../audit/append';
 import { groupCommit, type GroupCommit } from '../lib/group-commit';
-import { applyClaims, CLAIM, claimParams, type ClaimRequest, type ClaimResult, type ClaimRow } from './release-claim';
-import { applyOutcomes, RECORD, recordParams, type OutcomeRecord, type RecordRow } from './release-outcome';
-import type { ReleaseOutcome } from './release';
+import type { ActionRow } from '../db/schema';
+import type { ExecutorOutcome } from '../executor/client';
+import { applyClaims, CLAIM, claimParams, type ClaimRequest, type ClaimResult, type ClaimRow } from './claim';
+import { applyOutcomes, RECORD, recordParams, type OutcomeRecord, type RecordRow } from './outcome';
+import type { ReleaseDeps, ReleaseOutcome } from './types';
 
 /** One write of the release path: a claim before the executor call, or the record of its answer after. */
 export type ReleaseWrite = { kind: 'claim'; request: ClaimRequest } | { kind: 'outcome'; record: OutcomeRecord };
 
-/** Claims an action for release (release-claim.ts), in the release writer's next group commit. */
+/** Claims an action for release (claim.ts), in the release writer's next group commit. */
 export function claimInBatch(request: ClaimRequest): Promise<ClaimResult> {
   return writerFor(request.deps.db).submit({ kind: 'claim', request }) as Promise<ClaimResult>;
 }
 
-/** Records an executor's answer (release-outcome.ts), in the release writer's next group commit. */
+/** Records an executor's answer (outcome.ts), in the release writer's next group commit. */
 export function recordInBatch(db: Db, record: OutcomeRecord): Promise<ReleaseOutcome> {
   return writerFor(db).submit({ kind: 'outcome', record }) as Promise<ReleaseOutcome>;
 }
@@ -66,4 +68,14 @@ export async function writeRelease(db: Db, writes: ReleaseWrite[]): Promise<Arra
     let r = 0;
     return writes.map((w) => (w.kind === 'claim' ? claimed.results[c++]! : recorded.results[r++]!));
   });
+}
+
+/**
+ * Records what the executor answered, in a transaction of its own: `committed` only on 2xx; 4xx or retries
+ * exhausted → `failed` with an exception_record; otherwise back to `queued` for a retry. Every write is fenced by
+ * the claim's attempt number: a worker whose lease was taken over records nothing.
+ */
+export async function recordOutcome(deps: Pick<ReleaseDeps, 'db'>, row: ActionRow, outcome: ExecutorOutcome, maxAttempts: number): Promise<ReleaseOutcome> {
+  const [result] = await writeRelease(deps.db, [{ kind: 'outcome', record: { row, outcome, maxAttempts } }]);
+  return result as ReleaseOutcome;
 }

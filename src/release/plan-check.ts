@@ -9,7 +9,7 @@ import type { ExecutorOutcome } from '../executor/client';
 import { callPrepare } from '../executor/prepare';
 import { payloadHash } from '../intake/payload-hash';
 import { newId } from '../lib/ids';
-import { eventBase } from './release-outcome';
+import { eventBase } from './event-base';
 
 /** What asking the executor again at release came to. */
 export type PlanCheck =

@@ -7,14 +7,10 @@ import type { AuditEventInput } from '../audit/append';
 import { toolSurface } from '../audit/tool-surface';
 import { transitionAction } from '../approvals/transition';
 import { findExecutor } from '../executor/registry';
-import { eventBase } from './release-outcome';
-import { recheckControls, recheckOwn, type RecheckVerdict } from './release-recheck';
-import { actionRowFromJson } from './release-row';
-import type { ReleaseDeps, ReleaseOutcome } from './release';
-
-/** Longest a claimed release waits in the worker for a rate-limit slot before it gives the claim back. */
-export const MAX_INLINE_SLOT_WAIT_MS = 2_000;
-export const DEFAULT_LEASE_GRACE_MS = 30_000;
+import { eventBase } from './event-base';
+import { recheckControls, recheckOwn, type RecheckVerdict } from './recheck';
+import { actionRowFromJson } from './row';
+import { DEFAULT_LEASE_GRACE_MS, MAX_INLINE_SLOT_WAIT_MS, type ReleaseDeps, type ReleaseOutcome } from './types';
 
 export type ClaimRequest = { deps: ReleaseDeps; actionId: string };
 

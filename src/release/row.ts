@@ -5,7 +5,7 @@ import { actions, type ActionRow } from '../db/schema';
  * An action row read as `to_jsonb(actions)` in raw SQL, as drizzle would have mapped it: camelCase keys,
  * timestamps as Dates (millisecond precision, like drizzle's), jsonb columns as parsed values.
  *
- * Why: the release's claim is one raw statement for a whole batch (release-claim.ts); reading the row back
+ * Why: the release's claim is one raw statement for a whole batch (claim.ts); reading the row back
  * as one jsonb value works the same on postgres.js and PGlite, which parse timestamps differently.
  */
 export function actionRowFromJson(json: Record<string, unknown>): ActionRow {

@@ -5,25 +5,11 @@ import type { AuditEventInput } from '../audit/append';
 import { settleCounters, settlementOf, type SettledReservation } from '../controls/budgets';
 import type { ExecutorOutcome } from '../executor/client';
 import { newId } from '../lib/ids';
-import type { ReleaseDeps, ReleaseOutcome } from './release';
-import { writeRelease } from './release-writer';
-
-export function eventBase(row: ActionRow) {
-  return { actionId: row.id, correlationId: row.correlationId, agentId: row.agentId, policyVersion: row.policyVersion };
-}
+import { eventBase } from './event-base';
+import type { ReleaseOutcome } from './types';
 
 /** What the executor answered for one claimed action (`row` as claimed: its attempt is the fence). */
 export type OutcomeRecord = { row: ActionRow; outcome: ExecutorOutcome; maxAttempts: number };
-
-/**
- * Records what the executor answered: `committed` only on 2xx; 4xx or retries exhausted → `failed` with an
- * exception_record; otherwise back to `queued` for a retry. Every write is fenced by the claim's attempt
- * number: a worker whose lease was taken over records nothing.
- */
-export async function recordOutcome(deps: Pick<ReleaseDeps, 'db'>, row: ActionRow, outcome: ExecutorOutcome, maxAttempts: number): Promise<ReleaseOutcome> {
-  const [result] = await writeRelease(deps.db, [{ kind: 'outcome', record: { row, outcome, maxAttempts } }]);
-  return result as ReleaseOutcome;
-}
 
 /** What one outcome does: the state it moves to, the columns it sets, its evidence and its answer. */
 export type Plan = {

@@ -1,0 +1,69 @@
+// The limiter's batching on its own Redis: concurrent takes share script calls, and the answers are exactly
+// those of takes made one after the other (GCRA per agent, applied in order).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRateLimiter, type RateLimiter } from '../../src/controls/rate-limit';
+import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+
+let redis: PrivateRedis;
+let limiter: RateLimiter;
+
+beforeAll(async () => {
+  redis = await startPrivateRedis();
+  limiter = createRateLimiter({ kind: 'url', url: redis.url }, { prefix: 'rl-batch', defaultPerMinute: 600 });
+});
+afterAll(async () => {
+  await limiter?.close();
+  await redis?.close();
+});
+
+async function scriptCalls(): Promise<number> {
+  const c = redis.client();
+  try {
+    const info = await c.info('commandstats');
+    return [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  } finally {
+    c.disconnect();
+  }
+}
+
+describe('rate limiter batches', () => {
+  it('takes 60 concurrent requests of three agents in fewer script calls, each agent counted exactly', async () => {
+    const agents = [
+      { id: 'agt_a', rateLimitPerMinute: 10 },
+      { id: 'agt_b', rateLimitPerMinute: 25 },
+      { id: 'agt_c', rateLimitPerMinute: null },
+    ];
+    await limiter.take(agents[0]!, 0); // the connection and the script are loaded before counting
+    const before = await scriptCalls();
+    const states = await Promise.all(Array.from({ length: 60 }, (_, i) => limiter.take(agents[i % 3]!)));
+    const calls = (await scriptCalls()) - before;
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(60);
+    const allowed = (id: string) => states.filter((s, i) => agents[i % 3]!.id === id && s.allowed).length;
+    expect([allowed('agt_a'), allowed('agt_b'), allowed('agt_c')]).toEqual([10, 20, 20]);
+    // In order within a batch, as one after the other: agent b's 20 takes left 5, 4, … as they were made.
+    const remainingB = states.filter((_, i) => i % 3 === 1).map((s) => s.remaining);
+    expect(remainingB).toEqual(Array.from({ length: 20 }, (_, k) => 24 - k));
+    // Agent a: 10 through, then refused with a wait, not a slot.
+    const a = states.filter((_, i) => i % 3 === 0);
+    expect(a.slice(10).every((s) => !s.allowed && s.remaining === 0 && s.retryAfterSeconds >= 1)).toBe(true);
+  });
+
+  it('gives a refund back within the same batch as takes of the same agent', async () => {
+    const agent = { id: 'agt_refund', rateLimitPerMinute: 2 };
+    const [one, back, two, three] = await Promise.all([limiter.take(agent), limiter.take(agent, -1), limiter.take(agent), limiter.take(agent)]);
+    expect([one.allowed, back.allowed, two.allowed, three.allowed]).toEqual([true, true, true, true]);
+    expect((await limiter.take(agent)).allowed).toBe(false);
+  });
+
+  it('fails every take of a batch when Redis is gone, and answers again once it is back', async () => {
+    const agent = { id: 'agt_outage', rateLimitPerMinute: 100 };
+    await redis.stop();
+    const results = await Promise.all(Array.from({ length: 5 }, () => limiter.take(agent).then(() => 'taken', () => 'failed')));
+    expect(results).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
+    await redis.start();
+    let state = null;
+    for (let i = 0; i < 50 && !state; i++) state = await limiter.take(agent).catch(() => new Promise((r) => setTimeout(() => r(null), 100)));
+    expect(state).toMatchObject({ allowed: true, remaining: 99 });
+  });
+});
