@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type postgres from 'postgres';
 import { parseEnv, type Env } from '../config/env';
-import { connectDb, type Db } from '../db/client';
+import { connectDb } from '../db/client';
 import { AgentInputError } from '../auth/agents';
 import type { CliIo, OperatorHandle } from './io';
 
-/** The database an operator command works on: postgres.js (`sql` set) or the embedded PGlite (`sql` null). */
 export type { OperatorHandle } from './io';
 
 /**
