@@ -7,7 +7,7 @@ import { EXECUTOR_SECRET } from '../support/harness';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 import type { ServeProcess } from '../support/process';
-import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, stopAll, waitFor, writeConfig } from './support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, steadyLoad, stopAll, timedPost, waitFor, writeConfig, type Sent } from './support';
 
 /**
  * PostgreSQL, then Redis, each stopped for 30 s under load (docs/operations.md, "Outages"). Long enough for
@@ -56,25 +56,6 @@ afterAll(async () => {
   pg?.close();
 }, 60_000);
 
-type Sent = { body: Record<string, unknown>; status: number; retryAfter: string | null; problem: any; sentAt: number; ms: number };
-
-async function post(url: string, body: Record<string, unknown>): Promise<Sent> {
-  const sentAt = Date.now();
-  try {
-    const res = await fetch(`${url}/v1/actions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-      // Far above the bound: a hang shows up as a long wait, not as a stuck test.
-      signal: AbortSignal.timeout(40_000),
-    });
-    const text = await res.text();
-    return { body, status: res.status, retryAfter: res.headers.get('retry-after'), problem: res.status >= 400 ? JSON.parse(text) : null, sentAt, ms: Date.now() - sentAt };
-  } catch {
-    return { body, status: 0, retryAfter: null, problem: null, sentAt, ms: Date.now() - sentAt };
-  }
-}
-
 async function readyzAt(url: string, status: number, after: number): Promise<number> {
   return waitFor(async () => ((await fetch(`${url}/readyz`)).status === status ? Date.now() - after : null), 30_000, `/readyz ${status}`, 50);
 }
@@ -84,17 +65,8 @@ type Outage = { name: string; requests: number; longestMs: number; refused: numb
 describe('chaos: PostgreSQL and Redis each down for 30 s under load', () => {
   it('no request waits past the budget, 503 + Retry-After while down, the first request after the return succeeds, nothing twice or half', async () => {
     const url = procs[0]!.url;
-    const sent: Sent[] = [];
-    let running = true;
-    const load = Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (running) {
-          const s = await post(url, readAction('outage'));
-          sent.push(s);
-          if (s.status !== 201) await new Promise((r) => setTimeout(r, 100));
-        }
-      }),
-    );
+    const load = steadyLoad(CLIENTS, () => timedPost(url, token, readAction('outage')));
+    const { sent } = load;
 
     async function outage(name: string, stop: () => unknown, start: () => unknown): Promise<Outage> {
       await waitFor(async () => sent.filter((s) => s.status === 201).length >= 60, 60_000, `load before the ${name} outage`, 50);
@@ -126,8 +98,7 @@ describe('chaos: PostgreSQL and Redis each down for 30 s under load', () => {
       await outage('redis', () => redis.stop(), () => redis.start()),
     ];
     await waitFor(async () => sent.filter((s) => s.status === 201 && s.sentAt > Date.now() - 2000).length >= 20, 60_000, 'load after both outages', 50);
-    running = false;
-    await load;
+    await load.stop();
 
     const byStatus = sent.reduce<Record<string, number>>((a, s) => ({ ...a, [s.status]: (a[s.status] ?? 0) + 1 }), {});
     for (const o of outages) {
@@ -153,7 +124,7 @@ describe('chaos: PostgreSQL and Redis each down for 30 s under load', () => {
     // The client does what Retry-After says: the same request, same idempotency key.
     for (const s of refused) {
       const res = await waitFor(async () => {
-        const r = await post(url, s.body);
+        const r = await timedPost(url, token, s.body);
         return r.status === 201 ? r : null;
       }, 30_000, 'retried request accepted');
       s.status = res.status;

@@ -217,3 +217,57 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** One POST /v1/actions under load: its answer, and how long it waited (status 0: no answer at all). */
+export type Sent = {
+  body: Record<string, unknown>;
+  status: number;
+  code: string | null;
+  retryAfter: string | null;
+  problem: any;
+  sentAt: number;
+  ms: number;
+};
+
+/** Sends one request and times it; the timeout is far above any wait budget, so a hang shows as a long wait. */
+export async function timedPost(url: string, token: string, body: Record<string, unknown>, timeoutMs = 40_000): Promise<Sent> {
+  const sentAt = Date.now();
+  try {
+    const res = await fetch(`${url}/v1/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    const problem = res.status >= 400 && text ? JSON.parse(text) : null;
+    return { body, status: res.status, code: problem?.code ?? null, retryAfter: res.headers.get('retry-after'), problem, sentAt, ms: Date.now() - sentAt };
+  } catch {
+    return { body, status: 0, code: null, retryAfter: null, problem: null, sentAt, ms: Date.now() - sentAt };
+  }
+}
+
+/**
+ * `clients` loops sending requests until `stop()`; every answer lands in `sent`. After anything but a 201 a
+ * client waits 100 ms before its next request, as a client honouring a refusal would.
+ */
+export function steadyLoad(clients: number, send: () => Promise<Sent>): { sent: Sent[]; stop(): Promise<void> } {
+  const sent: Sent[] = [];
+  let running = true;
+  const load = Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (running) {
+        const s = await send();
+        sent.push(s);
+        if (s.status !== 201) await new Promise((r) => setTimeout(r, 100));
+      }
+    }),
+  );
+  return {
+    sent,
+    async stop() {
+      running = false;
+      await load;
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { execRows } from '../../src/db/exec';
 import { execNamed } from '../../src/db/exec-named';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval-card';
-import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, stopAll, waitFor, writeConfig } from '../chaos/support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, steadyLoad, stopAll, timedPost, waitFor, writeConfig } from '../chaos/support';
 import { startTestExecutor } from '../support/executor-server';
 import { ALICE, AUTOMATION_OPS_CHANNEL, EXECUTOR_SECRET, actionRequest, eventually } from '../support/harness';
 import { startPrivatePgBouncer, type PrivatePgBouncer } from '../support/private-pgbouncer';
@@ -240,35 +240,10 @@ describe('through PgBouncer in transaction mode', () => {
       await fast?.close();
     }, 60_000);
 
-    type Sent = { body: Record<string, unknown>; status: number; code: string | null; sentAt: number; ms: number };
-    const post = async (body: Record<string, unknown>): Promise<Sent> => {
-      const sentAt = Date.now();
-      try {
-        const res = await fetch(`${app!.url}/v1/actions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(30_000),
-        });
-        const problem = res.status >= 400 ? ((await res.json()) as { code?: string }) : (await res.text(), null);
-        return { body, status: res.status, code: problem?.code ?? null, sentAt, ms: Date.now() - sentAt };
-      } catch {
-        return { body, status: 0, code: null, sentAt, ms: Date.now() - sentAt };
-      }
-    };
 
     it('503 within the budget while it is down, served again once it is back; nothing lost, nothing twice', async () => {
-      const sent: Sent[] = [];
-      let running = true;
-      const load = Promise.all(
-        Array.from({ length: 4 }, async () => {
-          while (running) {
-            const s = await post(readAction('pgb-outage'));
-            sent.push(s);
-            if (s.status !== 201) await new Promise((r) => setTimeout(r, 100));
-          }
-        }),
-      );
+      const load = steadyLoad(4, () => timedPost(app!.url, token, readAction('pgb-outage'), 30_000));
+      const { sent } = load;
       await waitFor(async () => sent.filter((s) => s.status === 201).length >= 30, 60_000, 'load before the outage', 50);
       const downAt = Date.now();
       pg.stop();
@@ -276,13 +251,12 @@ describe('through PgBouncer in transaction mode', () => {
       pg.start();
       const backAt = Date.now();
       const firstOk = await waitFor(async () => sent.filter((s) => s.sentAt >= backAt && s.status === 201).sort((a, b) => a.sentAt + a.ms - (b.sentAt + b.ms))[0], 30_000, 'a success after the return', 20).catch((e: unknown) => {
-        running = false;
+        void load.stop();
         console.log(sent.slice(-20), app!.output().slice(-5000), fast.log().slice(-3000));
         throw e;
       });
       await waitFor(async () => sent.filter((s) => s.status === 201 && s.sentAt > Date.now() - 2000).length >= 20, 60_000, 'load after the outage', 50);
-      running = false;
-      await load;
+      await load.stop();
 
       const during = sent.filter((s) => s.sentAt + s.ms >= downAt && s.sentAt < backAt);
       const firstAfter = sent.filter((s) => s.sentAt >= backAt).sort((a, b) => a.sentAt - b.sentAt)[0]!;
@@ -297,7 +271,7 @@ describe('through PgBouncer in transaction mode', () => {
 
       // Every refused request retried with its key lands exactly once.
       for (const s of sent.filter((x) => x.status === 503)) {
-        await waitFor(async () => (await post(s.body)).status === 201, 30_000, 'retried request accepted');
+        await waitFor(async () => (await timedPost(app!.url, token, s.body, 30_000)).status === 201, 30_000, 'retried request accepted');
       }
       const keys = sent.map((s) => String(s.body.idempotency_key)).sort();
       const rows = (await direct.sql`select a.id, a.idempotency_key from actions a join agents g on g.id = a.agent_id where g.name = 'pgb-outage-bot'`) as unknown as Array<{ id: string; idempotency_key: string }>;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env';
 import { redisTargetOf } from '../../src/queue/redis-target';
-import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, stopAll, waitFor, writeConfig } from '../chaos/support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, steadyLoad, stopAll, timedPost, waitFor, writeConfig } from '../chaos/support';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
@@ -45,23 +45,6 @@ afterAll(async () => {
   await db?.drop();
 }, 60_000);
 
-type Sent = { body: Record<string, unknown>; status: number; code: string | null; sentAt: number; ms: number };
-
-async function post(url: string, body: Record<string, unknown>): Promise<Sent> {
-  const sentAt = Date.now();
-  try {
-    const res = await fetch(`${url}/v1/actions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const problem = res.status >= 400 ? ((await res.json()) as { code?: string }) : (await res.text(), null);
-    return { body, status: res.status, code: problem?.code ?? null, sentAt, ms: Date.now() - sentAt };
-  } catch {
-    return { body, status: 0, code: null, sentAt, ms: Date.now() - sentAt };
-  }
-}
 
 describe('Redis through Sentinel', () => {
   it('REDIS_SENTINELS is parsed and checked at start-up', () => {
@@ -82,17 +65,8 @@ describe('Redis through Sentinel', () => {
 
   it('the primary SIGKILLed under load: 503 within the budget until the new primary is reached, then served; nothing lost, nothing released twice', async () => {
     const url = procs[0]!.url;
-    const sent: Sent[] = [];
-    let running = true;
-    const load = Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (running) {
-          const s = await post(url, readAction('sentinel'));
-          sent.push(s);
-          if (s.status !== 201) await new Promise((r) => setTimeout(r, 100));
-        }
-      }),
-    );
+    const load = steadyLoad(CLIENTS, () => timedPost(url, token, readAction('sentinel'), 30_000));
+    const { sent } = load;
     await waitFor(async () => sent.filter((s) => s.status === 201).length >= 60 && executor.calls.length >= 20, 60_000, 'load and releases before the kill', 50);
     const oldPrimary = group.servers[0]!;
     expect(await group.primaryPort()).toBe(oldPrimary.port);
@@ -102,8 +76,7 @@ describe('Redis through Sentinel', () => {
     const promoted = await waitFor(async () => ((await group.primaryPort()) !== oldPrimary.port ? Date.now() - killedAt : null), 30_000, 'a new primary', 50);
     const firstOk = await waitFor(async () => sent.filter((s) => s.sentAt >= killedAt && s.status === 201).sort((a, b) => a.sentAt + a.ms - (b.sentAt + b.ms))[0], 30_000, 'a success after the kill', 20);
     await waitFor(async () => sent.filter((s) => s.status === 201 && s.sentAt > Date.now() - 2000).length >= 30, 60_000, 'load after the failover', 50);
-    running = false;
-    await load;
+    await load.stop();
 
     const recoverMs = firstOk.sentAt + firstOk.ms - killedAt;
     const during = sent.filter((s) => s.sentAt + s.ms >= killedAt && s.sentAt < killedAt + recoverMs);
@@ -115,7 +88,7 @@ describe('Redis through Sentinel', () => {
     expect(longestMs).toBeLessThanOrEqual(BUDGET_MS + MARGIN_MS);
 
     // Every refused request retried with its key lands exactly once.
-    for (const s of sent.filter((x) => x.status === 503)) await waitFor(async () => (await post(url, s.body)).status === 201, 30_000, 'retried request accepted');
+    for (const s of sent.filter((x) => x.status === 503)) await waitFor(async () => (await timedPost(url, token, s.body, 30_000)).status === 201, 30_000, 'retried request accepted');
     const keys = sent.map((s) => String(s.body.idempotency_key)).sort();
     const rows = (await db.sql`select id, idempotency_key from actions`) as unknown as Array<{ id: string; idempotency_key: string }>;
     expect(rows.map((r) => r.idempotency_key).sort()).toEqual(keys);
