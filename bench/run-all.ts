@@ -52,7 +52,9 @@ for (const name of EXTERNAL) {
   if (!existsSync(script)) continue;
   await step(name, async () => {
     const timeoutMs = quick ? EXTERNAL_TIMEOUT_MS : (EXTERNAL_TIMEOUT_FULL_MS[name] ?? EXTERNAL_TIMEOUT_MS);
-    const { code, signal, output } = await runChild(script, quick ? ['--quick'] : [], timeoutMs);
+    let { code, signal, output } = await runChild(script, quick ? ['--quick'] : [], timeoutMs);
+    // A crash (a signal not our own SIGKILL: bench/policy.ts meets a V8 deoptimizer fatal error now and then) is tried once more.
+    if (code === null && signal !== 'SIGKILL') ({ code, signal, output } = await runChild(script, quick ? ['--quick'] : [], timeoutMs).then((r) => ({ ...r, output: `(crashed with ${signal} and was run again)\n${r.output}` })));
     externalOutput[name] = output;
     const file = here(`./results-${name}.json`);
     const fresh = existsSync(file) && statSync(file).mtimeMs >= started.getTime();

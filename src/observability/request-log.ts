@@ -77,6 +77,8 @@ export function requestLogging(opts: { logger: Logger; metrics?: Metrics }): Req
       const body = req.body as { correlation_id?: unknown } | undefined;
       recordRequest(opts, {
         method: req.method,
+        // The full path: inside a mounted router `req.path` is only the part after the mount point
+        // (`/agents`, not `/v1/admin/agents`).
         path: fullPath(req),
         route: matchedRoute ?? 'unmatched',
         status: res.statusCode,
