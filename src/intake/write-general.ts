@@ -96,13 +96,14 @@ export async function writeGeneral(
         return true;
       })
       .catch((err: unknown) => {
-        if (round < 4 && (err instanceof GrantTaken || (isProblem(err) && err.code === 'budget-exhausted' && err.extensions.on_exceed === 'escalate'))) return 'again' as const;
+        if (round < 4 && err instanceof GrantTaken) {
+          usedUp.push(err.grantId);
+          return 'again' as const;
+        }
+        if (round < 4 && isProblem(err) && err.code === 'budget-exhausted' && err.extensions.on_exceed === 'escalate') return 'again' as const;
         return refused(err);
       });
-    if (outcome === 'again') {
-      if (grant) usedUp.push(grant.id);
-      continue;
-    }
+    if (outcome === 'again') continue;
     inserted = outcome;
     break;
   }
