@@ -17,17 +17,19 @@ import { planFacts } from '../executor/prepare';
  */
 export function budgetReleaseControls(config: Pick<FileConfig, 'budgets'>): ReleaseControls {
   return {
+    // `check` has something to ask only of an action some budget counts (or cannot count: it refuses those).
+    applies(row: ActionRow, agent: { name: string }) {
+      if (!config.budgets?.length) return false;
+      try {
+        return budgetClaims(config, subjectOf(row, agent.name), row.createdAt).length > 0;
+      } catch {
+        return true;
+      }
+    },
     async check(tx: Tx, row: ActionRow) {
       if (!config.budgets?.length) return null;
       const [agent] = await tx.select({ name: agents.name }).from(agents).where(eq(agents.id, row.agentId)).limit(1);
-      const subject = {
-        agentId: row.agentId,
-        agentName: agent?.name ?? '',
-        actionClass: row.actionClass,
-        taskId: row.taskId,
-        params: row.params,
-        plan: planFacts(row),
-      };
+      const subject = subjectOf(row, agent?.name ?? '');
       let claims;
       try {
         claims = budgetClaims(config, subject, row.createdAt);
@@ -86,4 +88,9 @@ export function budgetReleaseControls(config: Pick<FileConfig, 'budgets'>): Rele
       return null;
     },
   };
+}
+
+/** What a budget counts an action by: its agent, class, task, params and the prepare step's facts. */
+function subjectOf(row: ActionRow, agentName: string) {
+  return { agentId: row.agentId, agentName, actionClass: row.actionClass, taskId: row.taskId, params: row.params, plan: planFacts(row) };
 }

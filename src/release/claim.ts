@@ -60,15 +60,9 @@ export async function applyClaims(tx: Tx, requests: ClaimRequest[], unique: Clai
       if (verdict.kind !== 'release' && claimed.length > 1) throw new ClaimAloneError();
     }
     if (verdict.kind === 'release') {
-      const executor = findExecutor(request.deps.config, row.executor!);
       // Counted at the claim: in the rare batch redone one claim at a time (ClaimAloneError) it counts twice.
       if (found.prior_status === 'executing') request.deps.onLeaseTakeover?.(row.executor!);
-      events.push({
-        ...eventBase(row),
-        type: 'commit.started',
-        actor: 'system',
-        data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: found.prior_status === 'executing', tool: toolSurface(executor, row) },
-      });
+      events.push(commitStarted(row, found.prior_status === 'executing', request.deps));
     } else {
       events.push(await stop(tx, row, verdict));
     }
@@ -148,7 +142,19 @@ async function agentStatuses(tx: Tx, claimed: ClaimRow[]): Promise<Map<string, s
   return statuses;
 }
 
-function whyNotClaimed(found: ClaimRow | undefined): ReleaseOutcome {
+/** The evidence of a claim that releases `row` (as claimed: its new attempt). */
+export function commitStarted(row: ActionRow, leaseTakenOver: boolean, deps: Pick<ReleaseDeps, 'config'>): AuditEventInput {
+  const executor = findExecutor(deps.config, row.executor!);
+  return {
+    ...eventBase(row),
+    type: 'commit.started',
+    actor: 'system',
+    data: { executor: row.executor, attempt: row.attempts, payload_hash: row.payloadHash, lease_taken_over: leaseTakenOver, tool: toolSurface(executor, row) },
+  };
+}
+
+/** Why an action was not claimed, from its status and lease as the claim saw them. */
+export function whyNotClaimed(found: Pick<ClaimRow, 'prior_status' | 'lease_left_ms'> | undefined): ReleaseOutcome {
   if (!found) return { kind: 'skipped', reason: 'no such action' };
   const leaseLeftMs = found.lease_left_ms === null ? null : Number(found.lease_left_ms);
   if (found.prior_status === 'executing' && leaseLeftMs !== null && leaseLeftMs > 0) return { kind: 'leased', delayMs: Math.ceil(leaseLeftMs) + 250 };
@@ -157,7 +163,7 @@ function whyNotClaimed(found: ClaimRow | undefined): ReleaseOutcome {
 }
 
 /** The lease covers the executor call, and a short wait for a rate-limit slot when the executor has a limit. */
-function leaseByExecutor(deps: ReleaseDeps): Record<string, number> {
+export function leaseByExecutor(deps: ReleaseDeps): Record<string, number> {
   const grace = deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS;
   return Object.fromEntries(
     deps.config.executors.map((e) => [e.name, e.timeout_ms + grace + (e.rate_limit && deps.releaseGate ? MAX_INLINE_SLOT_WAIT_MS : 0)]),
@@ -165,7 +171,7 @@ function leaseByExecutor(deps: ReleaseDeps): Record<string, number> {
 }
 
 /** An action whose executor is not configured is refused by the re-check; its lease only has to outlive that. */
-function defaultLeaseMs(deps: ReleaseDeps): number {
+export function defaultLeaseMs(deps: ReleaseDeps): number {
   return 10_000 + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS);
 }
 

@@ -33,6 +33,11 @@ export type RefusalCode =
  */
 export type ReleaseControls = {
   check?(tx: Tx, action: ActionRow): Promise<{ kind: 'refuse' | 'cancel'; code: string; reason: string } | null>;
+  /**
+   * Whether `check` could refuse or cancel this action at all, answered without the database. Where it answers
+   * false the claim may skip `check` (the optimistic claim, claim-read.ts); without it, `check` always runs.
+   */
+  applies?(action: ActionRow, agent: { name: string }): boolean;
 };
 
 export type RecheckDeps = {
