@@ -172,3 +172,68 @@ BEGIN
     FROM unnest(v_kinds, v_ids, v_attempts, v_leases, v_updated) AS u(kind, id, attempts, lease, upd);
 END;
 $$;
+--> statement-breakpoint
+-- intake_commit (drizzle/0010) again, its evidence now linked by audit_link_events: one definition of the
+-- linking for both writers. Nothing else changes.
+CREATE OR REPLACE FUNCTION intake_commit(p jsonb)
+RETURNS TABLE (action_id text, outcome text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_lane integer := (p->>'lane')::integer;
+  v_ok text[];
+  v_inserted text[];
+BEGIN
+  -- 1. Credentials, checked and locked in one query. FOR KEY SHARE is the lock the actions -> agents foreign
+  -- key takes anyway, and it conflicts with the kill switch's FOR UPDATE: a kill either commits before this
+  -- check (which then sees the agent suspended and its tokens revoked) or waits for this batch to commit (and
+  -- then cancels what it wrote).
+  -- Each distinct credential is checked (and its agent locked) once, however many requests carry it.
+  WITH creds AS (
+    SELECT c.action_id, c.agent_id, c.token_id, c.scopes, c.rate_limit_per_minute
+    FROM jsonb_to_recordset(p->'credentials')
+      AS c(action_id text, agent_id text, token_id text, scopes text[], rate_limit_per_minute integer)),
+  live AS (
+    SELECT d.agent_id, d.token_id, d.scopes, d.rate_limit_per_minute
+    FROM (SELECT DISTINCT agent_id, token_id, scopes, rate_limit_per_minute FROM creds) d
+    JOIN agents a ON a.id = d.agent_id
+    JOIN agent_tokens t ON t.id = d.token_id AND t.agent_id = a.id
+    WHERE a.status = 'active' AND a.scopes = d.scopes
+      AND a.rate_limit_per_minute IS NOT DISTINCT FROM d.rate_limit_per_minute
+      AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+    ORDER BY a.id
+    FOR KEY SHARE OF a)
+  SELECT coalesce(array_agg(c.action_id), '{}') INTO v_ok
+  FROM creds c JOIN live l ON l.agent_id = c.agent_id AND l.token_id = c.token_id AND l.scopes = c.scopes
+    AND l.rate_limit_per_minute IS NOT DISTINCT FROM c.rate_limit_per_minute;
+
+  -- 2. The action rows. A column added later takes its default until this list names it.
+  WITH ins AS (
+    INSERT INTO actions (id, agent_id, action_class, params, context, executor, dry_run, preview, idempotency_key,
+                         request_hash, correlation_id, justification, on_behalf_of, payload_hash, status, decision,
+                         rule_id, reasoning, policy_version, escalation, approver_group, approvals_required,
+                         expires_at, approved_at, approved_payload_hash, created_at, updated_at, response_status,
+                         response_body, task_id, facts, prepared, plan_hash)
+    SELECT id, agent_id, action_class, params, context, executor, dry_run, preview, idempotency_key,
+           request_hash, correlation_id, justification, on_behalf_of, payload_hash, status, decision,
+           rule_id, reasoning, policy_version, escalation, approver_group, approvals_required,
+           expires_at, approved_at, approved_payload_hash, created_at, updated_at, response_status,
+           response_body, task_id, facts, prepared, plan_hash
+    FROM jsonb_populate_recordset(null::actions, p->'actions') r
+    WHERE r.id = ANY(v_ok)
+    ON CONFLICT DO NOTHING
+    RETURNING id)
+  SELECT coalesce(array_agg(ins.id), '{}') INTO v_inserted FROM ins;
+
+  -- 3. Evidence of the inserted actions, chained in the lane (audit_link_events, above).
+  PERFORM audit_link_events(v_lane, coalesce((
+    SELECT jsonb_agg(x ORDER BY n) FROM jsonb_array_elements(p->'events') WITH ORDINALITY AS t(x, n)
+    WHERE x->>'action_id' = ANY(v_inserted)), '[]'));
+
+  RETURN QUERY
+    SELECT r.id, CASE WHEN r.id = ANY(v_inserted) THEN 'inserted'
+                      WHEN r.id = ANY(v_ok) THEN 'duplicate'
+                      ELSE 'stale-credentials' END
+    FROM jsonb_to_recordset(p->'actions') AS r(id text);
+END;
+$$;
