@@ -31,7 +31,8 @@ export type ReleaseResult = {
   notes: string[];
 };
 
-const CONCURRENCY = 8; // the commit worker's default
+// The commit worker's default (COUNTERSIGN_COMMIT_CONCURRENCY); BENCH_RELEASE_CONCURRENCY=<n> runs both sides at n.
+const CONCURRENCY = Number(process.env.BENCH_RELEASE_CONCURRENCY ?? 8);
 const POLL_MS = 10;
 
 export async function runReleaseBench(opts: { jobs?: number; rounds?: number; creationBudgetMs?: number } = {}): Promise<ReleaseResult> {
@@ -47,7 +48,7 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
     await baseQueue.pause();
     const { token } = await svc.agent('bench-release');
     const api = await svc.spawn('countersign', 'api', { workers: false });
-    const worker = await svc.spawn('countersign', 'worker', { api: false });
+    const worker = await svc.spawn('countersign', 'worker', { api: false }, { COUNTERSIGN_COMMIT_CONCURRENCY: String(CONCURRENCY) });
     const plain = await svc.spawn('plain-worker', 'plain', { queue: 'baseline', prefix: svc.prefix, concurrency: CONCURRENCY });
     const committed = async () => Number((await svc.db.sql`select count(*)::int as n from actions where status = 'committed'`)[0]!.n);
     const pendingJobs = async (q: Queue) => {

@@ -10,20 +10,30 @@ import { planClaims, type ClaimPlan } from './claim-read';
 import { LOST, recordParams, type OutcomeRecord } from './outcome';
 import type { ReleaseDeps, ReleaseOutcome } from './types';
 
-/** One write of the release path: a claim before the executor call, or the record of its answer after. */
-export type ReleaseWrite = { kind: 'claim'; request: ClaimRequest } | { kind: 'outcome'; record: OutcomeRecord };
+/** A claim planned from the read (claim-read.ts) that release_write is to make if the row is unchanged. */
+type OptimisticPlan = Extract<ClaimPlan, { kind: 'optimistic' }>;
 
-/** A claim the batch left to the careful way (claim.ts): it is claimed in a transaction of its own. */
+/** One write of the release path: an optimistic claim before the executor call, or the record of its answer after. */
+export type ReleaseWrite = { kind: 'claim'; plan: OptimisticPlan } | { kind: 'outcome'; record: OutcomeRecord };
+
+/** A claim the batch left to the careful way (claim.ts): the row changed since it was read. */
 type Careful = { kind: 'careful' };
 
 /**
- * Claims an action for release, in the release writer's next batch: optimistically (claim-read.ts) when it
- * can, otherwise the careful way, in the careful writer's next transaction.
+ * Claims an action for release. Its row is read in the reader's next batch and planned (claim-read.ts); an
+ * optimistic claim is then made in the writer's next batch, and anything else the careful way, in the careful
+ * writer's next transaction. Reads and writes are separate stages: the reads of the next claims go on while
+ * a write is in flight, so a claim does not wait for the write before it to be read.
  */
 export async function claimInBatch(request: ClaimRequest): Promise<ClaimResult> {
-  const first = (await writerFor(request.deps.db).submit({ kind: 'claim', request })) as ClaimResult | Careful;
-  if (first.kind !== 'careful') return first;
-  return carefulWriterFor(request.deps.db).submit(request);
+  const { db } = request.deps;
+  const plan = await readerFor(db).submit(request);
+  if (plan.kind === 'answer') return plan.result;
+  if (plan.kind === 'optimistic') {
+    const written = (await writerFor(db).submit({ kind: 'claim', plan })) as ClaimResult | Careful;
+    if (written.kind !== 'careful') return written;
+  }
+  return carefulWriterFor(db).submit(request);
 }
 
 /** Records an executor's answer (outcome.ts), in the release writer's next batch. */
@@ -32,11 +42,11 @@ export function recordInBatch(db: Db, record: OutcomeRecord): Promise<ReleaseOut
 }
 
 /**
- * The release path's writes go through one group commit per database: the claims and the outcome records
- * of jobs that arrive while a write is in flight are made together whatever their number, in two round
- * trips: the claims' read (claim-read.ts), then one release_write call (drizzle/0016) — the records'
- * transitions, budget settlements and evidence, and the optimistic claims with theirs, in one statement and
- * one commit. Each claim and record used to make about ten round trips; a batch in one transaction, five.
+ * The release path's writes go through one group commit per database: the optimistic claims and the outcome
+ * records of jobs that arrive while a write is in flight are made together whatever their number, in one
+ * release_write call (drizzle/0016) — the records' transitions, budget settlements and evidence, and the claims
+ * with theirs, in one statement and one commit. Each claim and record used to make about ten round trips; a
+ * batch in one transaction, five; now one, and the claims' read (one per batch of reads) before it.
  *
  * Every claim and record keeps its own guarantees inside the batch: conditional transitions (the read row
  * version; `executing` with the claim's attempt), evidence in the same transaction as the change it records,
@@ -50,6 +60,13 @@ function writerFor(db: Db): GroupCommit<ReleaseWrite, ClaimResult | Careful | Re
   return writer;
 }
 
+/** The claims' reads (claim-read.ts): read-only, so two may be in flight beside the writer's one. */
+function readerFor(db: Db): GroupCommit<ClaimRequest, ClaimPlan> {
+  let reader = readers.get(db);
+  if (!reader) readers.set(db, (reader = groupCommit((batch) => planClaims(db, batch), READ_BATCH)));
+  return reader;
+}
+
 /** The careful claims' writer (claim.ts): rare (take-overs, stopped releases, budgets, rows changed meanwhile). */
 function carefulWriterFor(db: Db): GroupCommit<ClaimRequest, ClaimResult> {
   let writer = carefulWriters.get(db);
@@ -58,72 +75,59 @@ function carefulWriterFor(db: Db): GroupCommit<ClaimRequest, ClaimResult> {
 }
 
 const writers = new WeakMap<Db, GroupCommit<ReleaseWrite, ClaimResult | Careful | ReleaseOutcome>>();
+const readers = new WeakMap<Db, GroupCommit<ClaimRequest, ClaimPlan>>();
 const carefulWriters = new WeakMap<Db, GroupCommit<ClaimRequest, ClaimResult>>();
 /**
- * One batch in flight: the next one gathers everything that arrives meanwhile. (Two in flight made smaller
+ * One write in flight: the next one gathers everything that arrives meanwhile. (Two in flight made smaller
  * batches and more statements per job, and was slower in bench/release.ts.)
  */
 const RELEASE_BATCH = { maxBatch: 64, maxInFlight: 1 };
+const READ_BATCH = { maxBatch: 64, maxInFlight: 2 };
 
 const RELEASE_WRITE: NamedStatement = {
   name: 'release_write',
   text: 'select kind, id, attempts, lease_expires_ms, updated_ms from release_write($1::jsonb)',
 };
 
-type WrittenRow = { kind: 'moved' | 'claimed'; id: string; attempts: number; lease_expires_ms: number | string | null; updated_ms: number | string | null };
-
 const TAKEN: ClaimResult = { kind: 'not-claimed', outcome: { kind: 'skipped', reason: 'claimed by another worker or already finished' } };
 
-/** A batch of claims and outcome records: one result per write, in order (`careful` for claims left to claim.ts). */
+type WrittenRow = { kind: 'moved' | 'claimed'; id: string; attempts: number; lease_expires_ms: number | string | null; updated_ms: number | string | null };
+
+/** A batch of optimistic claims and outcome records: one result per write, in order (`careful` for a row changed since it was read). */
 export async function writeRelease(db: Db, writes: ReleaseWrite[]): Promise<Array<ClaimResult | Careful | ReleaseOutcome>> {
-  const claims = writes.flatMap((w) => (w.kind === 'claim' ? [w.request] : []));
   const records = writes.flatMap((w) => (w.kind === 'outcome' ? [w.record] : []));
-  const plans = claims.length ? await planClaims(db, claims) : [];
   // The same action asked for twice in one batch is claimed once, for the first who asked.
   const asked = new Set<string>();
-  const optimistic = plans.flatMap((p, i) => {
-    if (p.kind !== 'optimistic' || asked.has(claims[i]!.actionId)) return [];
-    asked.add(claims[i]!.actionId);
-    return [{ index: i, plan: p }];
+  const claims = writes.flatMap((w) => {
+    if (w.kind !== 'claim' || asked.has(w.plan.row.id)) return [];
+    asked.add(w.plan.row.id);
+    return [w.plan];
   });
   const record = recordParams(records);
   const events = [
     ...records.flatMap((r, i) => record.plans[i]!.events.map((e) => ({ gate: `record:${r.row.id}:${r.row.attempts}`, event: e }))),
-    ...optimistic.map(({ plan }) => ({ gate: `claim:${plan.row.id}`, event: plan.event })),
+    ...claims.map((plan) => ({ gate: `claim:${plan.row.id}`, event: plan.event })),
   ];
-  const written = records.length || optimistic.length ? await releaseWrite(db, record.values, optimistic.map((o) => o.plan), events) : [];
-
+  const written = await releaseWrite(db, record.values, claims, events);
   const moved = new Set(written.filter((w) => w.kind === 'moved').map((w) => `${w.id}/${w.attempts}`));
   const claimed = new Map(written.filter((w) => w.kind === 'claimed').map((w) => [w.id, w]));
-  const claimResults = new Map<number, ClaimResult | Careful>();
-  for (const { index, plan } of optimistic) {
-    const won = claimed.get(plan.row.id);
-    claimResults.set(
-      index,
-      won
-        ? {
-            kind: 'claimed',
-            row: { ...plan.row, attempts: Number(won.attempts), leaseExpiresAt: new Date(Number(won.lease_expires_ms)), updatedAt: new Date(Number(won.updated_ms)) },
-            verdict: { kind: 'release' },
-          }
-        : { kind: 'careful' }, // the row changed since it was read
-    );
-  }
   // One claim, one record: were the same claim submitted twice, only its first record counts.
   const recordResults = records.map((r, i) => (moved.delete(`${r.row.id}/${r.row.attempts}`) ? record.plans[i]!.answer : LOST));
-  let c = 0;
   let r = 0;
   return writes.map((w) => {
     if (w.kind === 'outcome') return recordResults[r++]!;
-    const i = c++;
-    const plan = plans[i]!;
-    if (plan.kind === 'answer') return plan.result;
-    if (plan.kind === 'careful') return { kind: 'careful' };
-    return claimResults.get(i) ?? TAKEN;
+    if (!asked.delete(w.plan.row.id)) return TAKEN; // asked again in this batch: the first ask has it
+    const won = claimed.get(w.plan.row.id);
+    if (!won) return { kind: 'careful' }; // the row changed since it was read
+    return {
+      kind: 'claimed',
+      row: { ...w.plan.row, attempts: Number(won.attempts), leaseExpiresAt: new Date(Number(won.lease_expires_ms)), updatedAt: new Date(Number(won.updated_ms)) },
+      verdict: { kind: 'release' },
+    } satisfies ClaimResult;
   });
 }
 
-async function releaseWrite(db: Db, records: unknown[], claims: Array<Extract<ClaimPlan, { kind: 'optimistic' }>>, events: Array<{ gate: string; event: AuditEventInput }>): Promise<WrittenRow[]> {
+async function releaseWrite(db: Db, records: unknown[], claims: OptimisticPlan[], events: Array<{ gate: string; event: AuditEventInput }>): Promise<WrittenRow[]> {
   // One lane for the whole call, as every appender does for one transaction (the first event's).
   const lane = events.length ? laneFor(events[0]!.event) : 0;
   const payload = {
