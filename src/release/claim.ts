@@ -83,15 +83,17 @@ export type ClaimRow = {
   lease_left_ms: number | string | null;
 };
 
+// Written `(…) is true` so no index can serve it: the rows are found by key only. Left bare, the planner ANDs
+// the key lookup with the open-status index, reading every open action (drizzle/0016 has the measurement).
+const CLAIMABLE = `((a.status in ('approved', 'queued') or (a.status = 'executing' and a.lease_expires_at < now())) is true)`;
+
 /**
- * The claim, one statement for the batch (approved|queued → executing, or executing with a lease that ran
- * out; attempt + 1; a new lease). Claimable rows are locked first in id order (so two batches
+ * The careful claim, one statement for the batch (approved|queued → executing, or executing with a lease that
+ * ran out; attempt + 1; a new lease). Claimable rows are locked first in id order (so two batches
  * claiming overlapping actions cannot deadlock), then updated; the rows not claimed are reported with their
  * status and how long their lease has left, which is why they were not claimed. The agent's status comes
  * with each claimed row (the kill switch re-check).
  */
-const CLAIMABLE = `(a.status in ('approved', 'queued') or (a.status = 'executing' and a.lease_expires_at < now()))`;
-
 export const CLAIM: NamedStatement = {
   name: 'release_claim',
   text: `

@@ -4,6 +4,7 @@ import { createAgent } from '../../src/auth/agents';
 import { actions, agents } from '../../src/db/schema';
 import { releaseCommit, type ReleaseDeps } from '../../src/release';
 import { verifyChain } from '../../src/audit/verify';
+import { CLAIM } from '../../src/release/claim';
 import { insertApproved, startReleaseFixture, type ReleaseFixture } from './support';
 
 // The optimistic claim (src/release/claim-read.ts, release_write in drizzle/0016): the row is read and
@@ -120,6 +121,37 @@ describe('release: the optimistic claim', () => {
   });
 });
 
+/** 3,000 open (approved or queued) actions beside the ones a test claims, and fresh statistics. */
+async function openBacklog(tag: string): Promise<void> {
+  const template = await f.insertApproved();
+  await f.db.sql`
+    insert into actions (id, agent_id, action_class, params, context, executor, idempotency_key, request_hash, correlation_id,
+                         justification, payload_hash, status, decision, rule_id, reasoning, policy_version, approved_at,
+                         approved_payload_hash, created_at, updated_at)
+    select 'act_backlog_' || ${tag} || g, agent_id, action_class, params, context, executor, 'backlog-' || ${tag} || g, request_hash,
+           correlation_id, justification, payload_hash, case when g % 2 = 0 then 'queued' else 'approved' end, decision, rule_id,
+           reasoning, policy_version, approved_at, approved_payload_hash, now(), now()
+    from actions, generate_series(1, 3000) g where id = ${template}`;
+  await f.db.sql`analyze actions`;
+}
+
+/** How many open-status index entries, table scans and primary-key lookups of actions `run` made, on its own connection. */
+async function indexUse(run: (sql: typeof f.db.sql) => Promise<unknown>) {
+  return f.db.sql.begin(async (sql) => {
+    // The backend's own counters, read before and after in one transaction (they are flushed only between transactions).
+    const read = async () =>
+      (
+        await sql`select pg_stat_get_xact_tuples_returned('actions_open_status_idx'::regclass)::int as open_entries,
+                         pg_stat_get_xact_numscans('actions'::regclass)::int as seq_scans,
+                         pg_stat_get_xact_numscans('actions_pkey'::regclass)::int as key_scans`
+      )[0] as { open_entries: number; seq_scans: number; key_scans: number };
+    const before = await read();
+    await run(sql as unknown as typeof f.db.sql);
+    const after = await read();
+    return { openStatusEntriesRead: after.open_entries - before.open_entries, seqScans: after.seq_scans - before.seq_scans, keyLookups: after.key_scans - before.key_scans };
+  });
+}
+
 describe('release_write (drizzle/0016)', () => {
   const write = async (payload: unknown) =>
     (await f.db.sql`select kind, id, attempts from release_write(${JSON.stringify(payload)}::jsonb)`) as unknown as Array<{ kind: string; id: string; attempts: number }>;
@@ -159,43 +191,67 @@ describe('release_write (drizzle/0016)', () => {
   it('finds its actions by primary key, whatever the backlog: no open-status index entries read, no table scan, one key lookup each', async () => {
     // A backlog of open actions, then a batch that claims two and records one, on a connection that has
     // already run release_write (its plans are cached per connection, which is where the old form went wrong).
-    const template = await f.insertApproved();
-    await f.db.sql`
-      insert into actions (id, agent_id, action_class, params, context, executor, idempotency_key, request_hash, correlation_id,
-                           justification, payload_hash, status, decision, rule_id, reasoning, policy_version, approved_at,
-                           approved_payload_hash, created_at, updated_at)
-      select 'act_backlog_' || g, agent_id, action_class, params, context, executor, 'backlog-' || g, request_hash, correlation_id,
-             justification, payload_hash, case when g % 2 = 0 then 'queued' else 'approved' end, decision, rule_id, reasoning, policy_version,
-             approved_at, approved_payload_hash, now(), now()
-      from actions, generate_series(1, 3000) g where id = ${template}`;
-    await f.db.sql`analyze actions`;
+    await openBacklog('rw');
     const [a, b, c] = [await f.insertApproved(), await f.insertApproved(), await f.insertApproved()];
     await f.db.sql`update actions set status = 'executing', attempts = 1 where id = ${c}`;
-    const counts = await f.db.sql.begin(async (sql) => {
-      for (let i = 0; i < 7; i++) await sql`select * from release_write('{"lane":0}'::jsonb)`; // past the custom plans
-      const version = async (id: string) => String((await sql`select xmin::text as v from actions where id = ${id}`)[0]!.v);
-      const payload = JSON.stringify({
-        lane: 0,
-        records: [{ id: c, attempts: 1, status: 'committed', result: {}, failure: null, finished_at: null, settle: 'spent' }],
-        claims: [
-          { id: a, row_version: await version(a), lease_ms: 1000 },
-          { id: b, row_version: await version(b), lease_ms: 1000 },
-        ],
-        events: [],
-      });
-      // The backend's own counters, read before and after in one transaction (they are flushed only between transactions).
-      const read = async () =>
-        (
-          await sql`select pg_stat_get_xact_tuples_returned('actions_open_status_idx'::regclass)::int as open_entries,
-                           pg_stat_get_xact_numscans('actions'::regclass)::int as seq_scans,
-                           pg_stat_get_xact_numscans('actions_pkey'::regclass)::int as key_scans`
-        )[0] as { open_entries: number; seq_scans: number; key_scans: number };
-      const before = await read();
-      const rows = await sql`select * from release_write(${payload}::jsonb)`;
-      const after = await read();
-      expect(rows).toHaveLength(3);
-      return { openStatusEntriesRead: after.open_entries - before.open_entries, seqScans: after.seq_scans - before.seq_scans, keyLookups: after.key_scans - before.key_scans };
+    const version = async (id: string) => String((await f.db.sql`select xmin::text as v from actions where id = ${id}`)[0]!.v);
+    const payload = JSON.stringify({
+      lane: 0,
+      records: [{ id: c, attempts: 1, status: 'committed', result: {}, failure: null, finished_at: null, settle: 'spent' }],
+      claims: [
+        { id: a, row_version: await version(a), lease_ms: 1000 },
+        { id: b, row_version: await version(b), lease_ms: 1000 },
+      ],
+      events: [],
     });
+    let rows: unknown[] = [];
+    const counts = await indexUse(async (sql) => {
+      for (let i = 0; i < 7; i++) await sql`select * from release_write('{"lane":0}'::jsonb)`; // past the custom plans
+      rows = [...(await sql`select * from release_write(${payload}::jsonb)`)];
+    });
+    expect(rows).toHaveLength(3);
     expect(counts).toEqual({ openStatusEntriesRead: 0, seqScans: 0, keyLookups: 3 });
+  });
+});
+
+describe('the careful claim (claim.ts)', () => {
+  it('finds its actions by primary key too, also with a plan made when few actions were open', async () => {
+    // A database of its own: statistics taken while almost nothing is open, the statement's generic plan cached
+    // on the connection, then a backlog of 3,000 open actions (statistics not updated), then the claim.
+    const g = await startReleaseFixture();
+    try {
+      const ids = [await g.insertApproved(), await g.insertApproved()];
+      const template = ids[0]!;
+      const params = JSON.stringify(ids.map((id) => ({ id, leases: { automation: 5000 }, default_lease_ms: 5000 })));
+      const copies = (status: string, n: number) => g.db.sql`
+        insert into actions (id, agent_id, action_class, params, context, executor, idempotency_key, request_hash, correlation_id,
+                             justification, payload_hash, status, decision, rule_id, reasoning, policy_version, approved_at,
+                             approved_payload_hash, created_at, updated_at)
+        select 'act_' || ${status} || '_' || g, agent_id, action_class, params, context, executor, ${status} || '-' || g, request_hash,
+               correlation_id, justification, payload_hash, ${status}, decision, rule_id, reasoning, policy_version, approved_at,
+               approved_payload_hash, now(), now()
+        from actions, generate_series(1, ${n}::int) g where id = ${template}`;
+      await copies('committed', 5000); // a table with a history, and almost nothing open
+      const counts = await g.db.sql.begin(async (sql) => {
+        await sql`analyze actions`;
+        // The plan PostgreSQL may settle on after five executions of a prepared statement: the generic one.
+        await sql`set local plan_cache_mode = force_generic_plan`;
+        await sql.unsafe(CLAIM.text, ['[]'], { prepare: true });
+        await copies('approved', 3000); // then a backlog the statistics have not seen
+        const read = async () =>
+          (
+            await sql`select pg_stat_get_xact_tuples_returned('actions_open_status_idx'::regclass)::int as open_entries,
+                             pg_stat_get_xact_numscans('actions'::regclass)::int as seq_scans`
+          )[0] as { open_entries: number; seq_scans: number };
+        const before = await read();
+        const claimed = (await sql.unsafe(CLAIM.text, [params], { prepare: true })) as unknown as Array<{ claimed: boolean }>;
+        expect(claimed.map((r) => r.claimed)).toEqual([true, true]);
+        const after = await read();
+        return { openStatusEntriesRead: after.open_entries - before.open_entries, seqScans: after.seq_scans - before.seq_scans };
+      });
+      expect(counts).toEqual({ openStatusEntriesRead: 0, seqScans: 0 });
+    } finally {
+      await g.close();
+    }
   });
 });
