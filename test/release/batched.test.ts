@@ -3,6 +3,8 @@ import { eq, sql } from 'drizzle-orm';
 import { createAgent } from '../../src/auth/agents';
 import { actions, agents } from '../../src/db/schema';
 import { releaseCommit, type ReleaseDeps } from '../../src/release';
+import { planClaims } from '../../src/release/claim-read';
+import { writeRelease } from '../../src/release/writer';
 import { insertApproved, startReleaseFixture, type ReleaseFixture } from './support';
 
 // Releases started together share the release writer's transactions (src/release/writer.ts): the
@@ -71,16 +73,29 @@ describe('release: group commits', () => {
     expect(callsFor(refused)).toHaveLength(0);
   });
 
-  it('the same action asked for twice in one batch is claimed once', async () => {
+  it('the same action asked for several times at once is claimed once; the other asks are told it is taken or leased', async () => {
     const id = await f.insertApproved();
     const other = await f.insertApproved();
-    // The first release goes alone; the next three arrive while it is in flight and share one transaction.
     const outs = await Promise.all([releaseCommit(f.deps, other), releaseCommit(f.deps, id), releaseCommit(f.deps, id), releaseCommit(f.deps, id)]);
     expect(outs[0]).toEqual({ kind: 'committed' });
     expect(outs.slice(1).filter((o) => o.kind === 'committed')).toHaveLength(1);
-    expect(outs.slice(1).filter((o) => o.kind === 'skipped')).toHaveLength(2);
+    // Asked in the same batch as the claim: skipped; read in another batch, then found under the claim's live lease: leased.
+    expect(outs.slice(1).filter((o) => o.kind === 'skipped' || o.kind === 'leased')).toHaveLength(2);
     expect(callsFor(id)).toHaveLength(1);
     expect((await f.events(id)).map((e) => e.type)).toEqual(['commit.started', 'commit.succeeded']);
+  });
+
+  it('asked twice in one write batch, the second ask gets the first one\'s claim as taken (skipped)', async () => {
+    const id = await f.insertApproved();
+    const [first, second] = await planClaims(f.db.db, [{ deps: f.deps, actionId: id }, { deps: f.deps, actionId: id }]);
+    expect(first!.kind).toBe('optimistic');
+    const out = await writeRelease(f.db.db, [
+      { kind: 'claim', plan: first as Extract<typeof first, { kind: 'optimistic' }> },
+      { kind: 'claim', plan: second as Extract<typeof second, { kind: 'optimistic' }> },
+    ]);
+    expect(out[0]).toMatchObject({ kind: 'claimed', row: { id, status: 'executing', attempts: 1 } });
+    expect(out[1]).toEqual({ kind: 'not-claimed', outcome: { kind: 'skipped', reason: 'claimed by another worker or already finished' } });
+    expect((await f.events(id)).map((e) => e.type)).toEqual(['commit.started']);
   });
 
   it('takes over an expired lease of a suspended agent (its status read again after the claim): cancelled, not released', async () => {
