@@ -77,6 +77,11 @@ export function redact(value: unknown, keyPattern: RegExp = configuredPattern, d
     }
     return out ?? value;
   }
+  return redactScalar(value);
+}
+
+/** A leaf: secrets inside a string (card numbers, auth schemes, URL passwords) or a card number sent as a number. */
+export function redactScalar(value: unknown): unknown {
   if (typeof value === 'string') {
     return value
       .replace(CARD_NUMBER_RE, (m) => (luhnValid(m) ? REDACTED : m))

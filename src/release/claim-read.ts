@@ -2,8 +2,9 @@ import type { Db } from '../db/client';
 import { execNamed, type NamedStatement } from '../db/exec-named';
 import type { ActionRow } from '../db/schema';
 import type { AuditEventInput } from '../audit/append';
-import { commitStarted, defaultLeaseMs, leaseByExecutor, whyNotClaimed, type ClaimRequest, type ClaimResult } from './claim';
+import { commitStarted, leaseMsFor, whyNotClaimed, type ClaimRequest, type ClaimResult } from './claim';
 import { recheckOwn } from './recheck';
+import type { ReleaseDeps } from './types';
 import { actionRowFromJson } from './row';
 
 /**
@@ -62,15 +63,19 @@ function planClaim(request: ClaimRequest, found: ReadRow | undefined): ClaimPlan
   const read = actionRowFromJson(found.row);
   const { deps } = request;
   if (recheckOwn(deps, read, found.agent_status).kind !== 'release') return { kind: 'careful' };
-  if (deps.controls?.check && !(deps.controls.applies && !deps.controls.applies(read, { name: found.agent_name ?? '' }))) {
-    return { kind: 'careful' };
-  }
+  if (controlsMayStop(deps, read, found.agent_name ?? '')) return { kind: 'careful' };
   const row: ActionRow = { ...read, status: 'executing', attempts: read.attempts + 1 };
   return {
     kind: 'optimistic',
     row,
     rowVersion: found.row_version,
-    leaseMs: leaseByExecutor(deps)[row.executor!] ?? defaultLeaseMs(deps),
+    leaseMs: leaseMsFor(deps, row.executor),
     event: commitStarted(row, false, deps),
   };
+}
+
+/** Whether a controls hook has something to ask of this action (then only in the claim's transaction). */
+function controlsMayStop(deps: ReleaseDeps, row: ActionRow, agentName: string): boolean {
+  if (!deps.controls?.check) return false;
+  return deps.controls.applies?.(row, { name: agentName }) ?? true;
 }

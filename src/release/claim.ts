@@ -165,15 +165,22 @@ export function whyNotClaimed(found: Pick<ClaimRow, 'prior_status' | 'lease_left
 }
 
 /** The lease covers the executor call, and a short wait for a rate-limit slot when the executor has a limit. */
-export function leaseByExecutor(deps: ReleaseDeps): Record<string, number> {
-  const grace = deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS;
-  return Object.fromEntries(
-    deps.config.executors.map((e) => [e.name, e.timeout_ms + grace + (e.rate_limit && deps.releaseGate ? MAX_INLINE_SLOT_WAIT_MS : 0)]),
-  );
+function leaseByExecutor(deps: ReleaseDeps): Record<string, number> {
+  return Object.fromEntries(deps.config.executors.map((e) => [e.name, executorLeaseMs(deps, e)]));
+}
+
+/** The lease of a claim of an action for `executor` (unconfigured: defaultLeaseMs). */
+export function leaseMsFor(deps: ReleaseDeps, executor: string | null): number {
+  const e = executor ? deps.config.executors.find((x) => x.name === executor) : undefined;
+  return e ? executorLeaseMs(deps, e) : defaultLeaseMs(deps);
+}
+
+function executorLeaseMs(deps: ReleaseDeps, e: ReleaseDeps['config']['executors'][number]): number {
+  return e.timeout_ms + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS) + (e.rate_limit && deps.releaseGate ? MAX_INLINE_SLOT_WAIT_MS : 0);
 }
 
 /** An action whose executor is not configured is refused by the re-check; its lease only has to outlive that. */
-export function defaultLeaseMs(deps: ReleaseDeps): number {
+function defaultLeaseMs(deps: ReleaseDeps): number {
   return 10_000 + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS);
 }
 

@@ -54,29 +54,24 @@ export function recordInBatch(db: Db, record: OutcomeRecord): Promise<ReleaseOut
  * commit's isolation), so a bad item cannot sink its neighbours: the failed call wrote nothing (one
  * statement), and the attempt fence keeps a record from being written twice.
  */
-function writerFor(db: Db): GroupCommit<ReleaseWrite, ClaimResult | Careful | ReleaseOutcome> {
-  let writer = writers.get(db);
-  if (!writer) writers.set(db, (writer = groupCommit((batch) => writeRelease(db, batch), RELEASE_BATCH)));
-  return writer;
-}
+const writerFor = perDatabase((db) => groupCommit<ReleaseWrite, ClaimResult | Careful | ReleaseOutcome>((batch) => writeRelease(db, batch), RELEASE_BATCH));
 
 /** The claims' reads (claim-read.ts): read-only, so two may be in flight beside the writer's one. */
-function readerFor(db: Db): GroupCommit<ClaimRequest, ClaimPlan> {
-  let reader = readers.get(db);
-  if (!reader) readers.set(db, (reader = groupCommit((batch) => planClaims(db, batch), READ_BATCH)));
-  return reader;
-}
+const readerFor = perDatabase((db) => groupCommit<ClaimRequest, ClaimPlan>((batch) => planClaims(db, batch), READ_BATCH));
 
 /** The careful claims' writer (claim.ts): rare (take-overs, stopped releases, budgets, rows changed meanwhile). */
-function carefulWriterFor(db: Db): GroupCommit<ClaimRequest, ClaimResult> {
-  let writer = carefulWriters.get(db);
-  if (!writer) carefulWriters.set(db, (writer = groupCommit((batch) => claimCarefully(db, batch), RELEASE_BATCH)));
-  return writer;
+const carefulWriterFor = perDatabase((db) => groupCommit<ClaimRequest, ClaimResult>((batch) => claimCarefully(db, batch), RELEASE_BATCH));
+
+/** One `make(db)` per database, made on first use. */
+function perDatabase<T>(make: (db: Db) => T): (db: Db) => T {
+  const made = new WeakMap<Db, T>();
+  return (db) => {
+    let it = made.get(db);
+    if (it === undefined) made.set(db, (it = make(db)));
+    return it;
+  };
 }
 
-const writers = new WeakMap<Db, GroupCommit<ReleaseWrite, ClaimResult | Careful | ReleaseOutcome>>();
-const readers = new WeakMap<Db, GroupCommit<ClaimRequest, ClaimPlan>>();
-const carefulWriters = new WeakMap<Db, GroupCommit<ClaimRequest, ClaimResult>>();
 /**
  * One write in flight: the next one gathers everything that arrives meanwhile. (Two in flight made smaller
  * batches and more statements per job, and was slower in bench/release.ts.)
@@ -97,12 +92,9 @@ type WrittenRow = { kind: 'moved' | 'claimed'; id: string; attempts: number; lea
 export async function writeRelease(db: Db, writes: ReleaseWrite[]): Promise<Array<ClaimResult | Careful | ReleaseOutcome>> {
   const records = writes.flatMap((w) => (w.kind === 'outcome' ? [w.record] : []));
   // The same action asked for twice in one batch is claimed once, for the first who asked.
-  const asked = new Set<string>();
-  const claims = writes.flatMap((w) => {
-    if (w.kind !== 'claim' || asked.has(w.plan.row.id)) return [];
-    asked.add(w.plan.row.id);
-    return [w.plan];
-  });
+  const firstAsk = new Map<string, OptimisticPlan>();
+  for (const w of writes) if (w.kind === 'claim' && !firstAsk.has(w.plan.row.id)) firstAsk.set(w.plan.row.id, w.plan);
+  const claims = [...firstAsk.values()];
   const record = recordParams(records);
   const events = [
     ...records.flatMap((r, i) => record.plans[i]!.events.map((e) => ({ gate: `record:${r.row.id}:${r.row.attempts}`, event: e }))),
@@ -116,7 +108,7 @@ export async function writeRelease(db: Db, writes: ReleaseWrite[]): Promise<Arra
   let r = 0;
   return writes.map((w) => {
     if (w.kind === 'outcome') return recordResults[r++]!;
-    if (!asked.delete(w.plan.row.id)) return TAKEN; // asked again in this batch: the first ask has it
+    if (firstAsk.get(w.plan.row.id) !== w.plan) return TAKEN; // asked again in this batch: the first ask has it
     const won = claimed.get(w.plan.row.id);
     if (!won) return { kind: 'careful' }; // the row changed since it was read
     return {

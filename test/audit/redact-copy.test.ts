@@ -2,11 +2,7 @@
 // implementation it replaced gave, for any input: checked against that implementation, kept here as the reference.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SECRET_KEY_PATTERN, REDACTED, luhnValid, redact } from '../../src/audit/redact';
-
-const CARD_NUMBER_RE = /\b(?:\d[ -]?){12,18}\d\b/g;
-const AUTH_SCHEME_RE = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g;
-const URL_PASSWORD_RE = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/?#]*):[^\s@/?#]*@/gi;
+import { DEFAULT_SECRET_KEY_PATTERN, REDACTED, redact, redactScalar } from '../../src/audit/redact';
 
 /** The implementation before issue #20, copying every object and array. */
 function copyingRedact(value: unknown, keyPattern: RegExp = DEFAULT_SECRET_KEY_PATTERN, depth = 0): unknown {
@@ -17,14 +13,8 @@ function copyingRedact(value: unknown, keyPattern: RegExp = DEFAULT_SECRET_KEY_P
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = keyPattern.test(k) ? REDACTED : copyingRedact(v, keyPattern, depth + 1);
     return out;
   }
-  if (typeof value === 'string') {
-    return value
-      .replace(CARD_NUMBER_RE, (m) => (luhnValid(m) ? REDACTED : m))
-      .replace(AUTH_SCHEME_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`)
-      .replace(URL_PASSWORD_RE, (_m, head: string) => `${head}:${REDACTED}@`);
-  }
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1e12 && luhnValid(String(value))) return REDACTED;
-  return value;
+  // The leaves are the same function: this oracle is about the walk (what is copied), not the patterns.
+  return redactScalar(value);
 }
 
 const secretish = fc.constantFrom('password', 'api_key', 'name', 'Authorization', 'list', 'x', 'token', 'ok', '__proto__', 'card_number');

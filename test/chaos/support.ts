@@ -100,6 +100,16 @@ export function chaosEnv(o: { databaseUrl: string; redisUrl: string; prefix: str
   };
 }
 
+/** The dependency wait budget the outage and deployment tests run with (COUNTERSIGN_DEPENDENCY_WAIT_MS). */
+export const WAIT_BUDGET_MS = 1000;
+/**
+ * How far past the budget one request's wait may go. A correctness bound, not a performance target: without the
+ * wait budget requests waited 19–29 s (measured, the budget removed). The margin absorbs a loaded 2-core machine's
+ * scheduling (HTTP parsing, the event loops of the API and of the client): at a load average of ~15 the longest
+ * wait was 0.9–1.4 s, at ~30 it was 3.8 s.
+ */
+export const WAIT_MARGIN_MS = 3000;
+
 export const startApi = (name: string, env: Record<string, string>, migrate = false) =>
   startServe(name, ['--api-only', ...(migrate ? [] : ['--migrate=false'])], env);
 export const startWorker = (name: string, env: Record<string, string>) => startServe(name, ['--worker-only', '--migrate=false'], env);

@@ -8,7 +8,7 @@ import { execRows } from '../../src/db/exec';
 import { execNamed } from '../../src/db/exec-named';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate';
 import { APPROVE_ACTION_ID } from '../../src/slack/blocks/approval-card';
-import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, steadyLoad, stopAll, timedPost, waitFor, writeConfig } from '../chaos/support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, steadyLoad, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, WAIT_MARGIN_MS } from '../chaos/support';
 import { startTestExecutor } from '../support/executor-server';
 import { ALICE, AUTOMATION_OPS_CHANNEL, EXECUTOR_SECRET, actionRequest, eventually } from '../support/harness';
 import { startPrivatePgBouncer, type PrivatePgBouncer } from '../support/private-pgbouncer';
@@ -211,8 +211,8 @@ describe('through PgBouncer in transaction mode', () => {
      * recommends; at their defaults (120 s, 15 s) a request hung until the test's own timeout.
      */
     const OUTAGE_MS = 8_000;
-    const BUDGET_MS = 1000;
-    const MARGIN_MS = 3000;
+    const BUDGET_MS = WAIT_BUDGET_MS;
+    const MARGIN_MS = WAIT_MARGIN_MS;
     let fast: PrivatePgBouncer;
     let redis: PrivateRedis;
     let executor: Awaited<ReturnType<typeof startTestExecutor>>;

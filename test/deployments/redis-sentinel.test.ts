@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env';
 import { redisTargetOf } from '../../src/queue/redis-target';
-import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, steadyLoad, stopAll, timedPost, waitFor, writeConfig } from '../chaos/support';
+import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, steadyLoad, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, WAIT_MARGIN_MS } from '../chaos/support';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
@@ -17,9 +17,8 @@ import { createAgent } from '../../src/auth/agents';
  * truth and reconciliation queues the lost ones again. Nothing may be lost or released twice.
  */
 const CLIENTS = 6;
-const BUDGET_MS = 1000;
-/** A correctness bound on one request's wait, not a performance target (see test/chaos/outage.test.ts). */
-const MARGIN_MS = 3000;
+const BUDGET_MS = WAIT_BUDGET_MS;
+const MARGIN_MS = WAIT_MARGIN_MS;
 
 let group: SentinelGroup;
 let db: TestDb;
