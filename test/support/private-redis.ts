@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './process';
 
@@ -21,10 +24,13 @@ export type PrivateRedis = {
 export async function startPrivateRedis(opts: { args?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const url = `redis://127.0.0.1:${port}`;
+  // Its own working directory: even without persistence a replica writes the primary's RDB there when it
+  // syncs (a dump.rdb in the repository's root, once committed by mistake, came from the Sentinel test).
+  const dir = mkdtempSync(join(tmpdir(), 'cs-redis-'));
   let proc: ChildProcess | null = null;
 
   const start = async () => {
-    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(opts.args ?? [])], {
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir, ...(opts.args ?? [])], {
       stdio: 'ignore',
     });
     proc = p;
@@ -66,6 +72,9 @@ export async function startPrivateRedis(opts: { args?: string[] } = {}): Promise
       await new Promise((r) => setTimeout(r, downMs));
       await start();
     },
-    close: stop,
+    async close() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
