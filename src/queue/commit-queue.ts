@@ -31,3 +31,12 @@ export async function enqueueCommit(queue: Queue<CommitJob>, actionId: string, d
 export async function enqueueCommits(queue: Queue<CommitJob>, actionIds: string[]): Promise<void> {
   await queue.addBulk(actionIds.map((id) => ({ name: 'commit', data: { action_id: id }, opts: { ...COMMIT_JOB_OPTIONS, jobId: id } })));
 }
+
+/**
+ * The ids of the next `count` commits waiting in the queue, in the order workers take them (oldest first).
+ * The job id is the action id; anything else in the list is left out. Delayed jobs (throttled, leased,
+ * retrying) join the list when they are due.
+ */
+export async function waitingCommitIds(queue: Queue<CommitJob>, count: number): Promise<string[]> {
+  return (await queue.getRanges(['wait'], 0, count - 1, true)).filter((id) => id.startsWith('act_'));
+}

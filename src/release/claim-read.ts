@@ -35,7 +35,7 @@ const CLAIM_READ: NamedStatement = {
     where a.id = any(array(select jsonb_array_elements_text($1::jsonb)))`,
 };
 
-type ReadRow = {
+export type ReadRow = {
   id: string;
   row: Record<string, unknown>;
   row_version: string;
@@ -47,12 +47,16 @@ type ReadRow = {
 /** One read for the batch's claims (each action once); a plan per request, in order. */
 export async function planClaims(db: Db, requests: ClaimRequest[]): Promise<ClaimPlan[]> {
   const ids = [...new Set(requests.map((r) => r.actionId))];
-  const read = await execNamed<ReadRow>(db, CLAIM_READ, [JSON.stringify(ids)]);
+  const read = await readRows(db, ids);
   const byId = new Map(read.map((r) => [r.id, r]));
   return requests.map((r) => planClaim(r, byId.get(r.actionId)));
 }
 
-function planClaim(request: ClaimRequest, found: ReadRow | undefined): ClaimPlan {
+export function readRows(db: Db, ids: string[]): Promise<ReadRow[]> {
+  return execNamed<ReadRow>(db, CLAIM_READ, [JSON.stringify(ids)]);
+}
+
+export function planClaim(request: ClaimRequest, found: ReadRow | undefined): ClaimPlan {
   if (!found) return { kind: 'answer', result: { kind: 'not-claimed', outcome: whyNotClaimed(undefined) } };
   const status = String(found.row.status);
   const leaseLeftMs = found.lease_left_ms === null ? null : Number(found.lease_left_ms);

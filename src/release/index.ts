@@ -4,4 +4,4 @@ export { releaseCommit } from './release-commit';
 export { recordOutcome } from './writer';
 export { createReleaseGate, windowPadMs, type ReleaseGate } from './gate';
 export { storedPolicyInput, type ReleaseControls } from './recheck';
-export { DEFAULT_LEASE_GRACE_MS, MAX_INLINE_SLOT_WAIT_MS, type ReleaseDeps, type ReleaseHooks, type ReleaseOutcome } from './types';
+export { DEFAULT_LEASE_GRACE_MS, MAX_INLINE_SLOT_WAIT_MS, type ReleaseDeps, type ReleaseHooks, type ReleaseOutcome, type Upcoming } from './types';

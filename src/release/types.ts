@@ -31,9 +31,17 @@ export type ReleaseDeps = {
   leaseGraceMs?: number;
   /** Told about every executor call (metrics: results and latency). */
   onExecutorCall?(executor: string, outcome: ExecutorOutcome): void;
+  /**
+   * The ids of the commits next in line (the commit queue's waiting jobs, oldest first): their rows are read
+   * ahead in one statement, so most claims need no read of their own (read-ahead.ts). Set by the commit worker.
+   */
+  upcoming?: Upcoming;
   /** Told when a claim takes over an executing action whose lease ran out (metrics). */
   onLeaseTakeover?(executor: string): void;
 };
+
+/** The ids of the commits next in line (the queue's waiting jobs, oldest first), at most `count`. */
+export type Upcoming = (count: number) => Promise<string[]>;
 
 export type ReleaseHooks = {
   /** The executor has answered; its outcome is about to be recorded. */

@@ -6,9 +6,10 @@ import { groupCommit, type GroupCommit } from '../lib/group-commit';
 import type { ActionRow } from '../db/schema';
 import type { ExecutorOutcome } from '../executor/client';
 import { applyClaims, CLAIM, claimParams, type ClaimRequest, type ClaimResult, type ClaimRow } from './claim';
-import { planClaims, type ClaimPlan } from './claim-read';
+import { planClaim, planClaims, type ClaimPlan } from './claim-read';
+import { readAhead, type ReadAhead } from './read-ahead';
 import { LOST, recordParams, type OutcomeRecord } from './outcome';
-import type { ReleaseDeps, ReleaseOutcome } from './types';
+import type { ReleaseDeps, ReleaseOutcome, Upcoming } from './types';
 
 /** A claim planned from the read (claim-read.ts) that release_write is to make if the row is unchanged. */
 type OptimisticPlan = Extract<ClaimPlan, { kind: 'optimistic' }>;
@@ -27,7 +28,11 @@ type Careful = { kind: 'careful' };
  */
 export async function claimInBatch(request: ClaimRequest): Promise<ClaimResult> {
   const { db } = request.deps;
-  const plan = await readerFor(db).submit(request);
+  // A row read ahead (read-ahead.ts) is used for a claim only: what it would answer without claiming
+  // (finished, leased elsewhere) may have changed since, and is asked of the row as it is now.
+  const ahead = request.deps.upcoming && readAheadFor(request.deps.upcoming, db).take(request.actionId);
+  const early = ahead && planClaim(request, ahead);
+  const plan = early && early.kind !== 'answer' ? early : await readerFor(db).submit(request);
   if (plan.kind === 'answer') return plan.result;
   if (plan.kind === 'optimistic') {
     const written = (await writerFor(db).submit({ kind: 'claim', plan })) as ClaimResult | Careful;
@@ -55,6 +60,14 @@ export function recordInBatch(db: Db, record: OutcomeRecord): Promise<ReleaseOut
  * statement), and the attempt fence keeps a record from being written twice.
  */
 const writerFor = perDatabase((db) => groupCommit<ReleaseWrite, ClaimResult | Careful | ReleaseOutcome>((batch) => writeRelease(db, batch), RELEASE_BATCH));
+
+/** One read-ahead per commit worker (its queue's `upcoming`), on the database it claims in. */
+const readAheads = new WeakMap<Upcoming, ReadAhead>();
+export function readAheadFor(upcoming: Upcoming, db: Db): ReadAhead {
+  let it = readAheads.get(upcoming);
+  if (it === undefined) readAheads.set(upcoming, (it = readAhead(db, upcoming)));
+  return it;
+}
 
 /** The claims' reads (claim-read.ts): read-only, so two may be in flight beside the writer's one. */
 const readerFor = perDatabase((db) => groupCommit<ClaimRequest, ClaimPlan>((batch) => planClaims(db, batch), READ_BATCH));
