@@ -83,7 +83,15 @@ type RedisWithScript = Redis & {
   csRateLimitBatch(keyCount: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
 };
 
-type Take = { key: string; limit: number; cost: number };
+/** One take, with the moment its wait budget runs out (it was asked at `deadline - waitMs`). */
+type Take = { key: string; limit: number; cost: number; deadline: number };
+
+/** A take whose wait budget ran out before its batch was sent: it was not applied. */
+const EXPIRED = 'expired' as const;
+type TakeAnswer = [number, number, number, number] | typeof EXPIRED;
+
+/** Thrown for a take that did not get its answer within the wait budget (the request is refused with 503). */
+export class RateLimitUnavailable extends Error {}
 
 /** Most takes in one script call. */
 const MAX_TAKES_PER_CALL = 256;
@@ -107,15 +115,16 @@ export function createRateLimiter(target: RedisTarget, opts: { prefix: string; d
   redis.on('error', () => {}); // reported per request as 503; ioredis reconnects by itself
   redis.defineCommand('csRateLimitBatch', { lua: GCRA_BATCH_LUA });
 
-  async function ready(): Promise<void> {
-    if (redis.status === 'ready') return;
+  /** Waits for the connection at most `budgetMs`. */
+  async function ready(budgetMs: number): Promise<void> {
+    if (redis.status === 'ready' || budgetMs <= 0) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         redis.off('ready', done);
         resolve();
       };
-      const timer = setTimeout(done, waitMs);
+      const timer = setTimeout(done, budgetMs);
       redis.once('ready', done);
     });
   }
@@ -123,23 +132,48 @@ export function createRateLimiter(target: RedisTarget, opts: { prefix: string; d
   const periodMs = RATE_LIMIT_WINDOW_SECONDS * 1000;
   // One call in flight; the takes that arrive meanwhile form the next one. A call that fails fails all its takes
   // (503 each, nothing recorded): none is sent again, since a call that timed out may have been applied.
-  const batches = groupCommit<Take, [number, number, number, number]>(
-    async (takes) => {
-      await ready();
+  // Every take keeps its own wait budget: one that waited out its budget behind a slow call is not sent at all
+  // (answered `expired`, so 503, nothing recorded), and a batch waits for the connection only as long as its
+  // most patient take may. Without this a take could wait the budget once in the queue and again in its call.
+  const batches = groupCommit<Take, TakeAnswer>(
+    async (all) => {
+      const now = Date.now();
+      const takes = all.filter((t) => t.deadline > now);
+      if (takes.length === 0) return all.map(() => EXPIRED);
+      await ready(Math.max(...takes.map((t) => t.deadline)) - now);
       const args: Array<string | number> = takes.map((t) => t.key);
       args.push(periodMs);
       for (const t of takes) args.push(t.limit, t.cost);
       const flat = await redis.csRateLimitBatch(takes.length, ...args);
       if (flat.length !== takes.length * 4) throw new Error(`rate limiter: ${flat.length} values for ${takes.length} takes`);
-      return takes.map((_, i) => [flat[4 * i]!, flat[4 * i + 1]!, flat[4 * i + 2]!, flat[4 * i + 3]!]);
+      const answers = new Map(takes.map((t, i) => [t, [flat[4 * i]!, flat[4 * i + 1]!, flat[4 * i + 2]!, flat[4 * i + 3]!] as TakeAnswer]));
+      return all.map((t) => answers.get(t) ?? EXPIRED);
     },
     { maxBatch: MAX_TAKES_PER_CALL, maxInFlight: 1, onBatchError: 'fail' },
   );
 
+  /** The answer to a take, or a rejection once its wait budget is spent (the call may still apply it: that errs strict). */
+  function submit(take: Take): Promise<[number, number, number, number]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RateLimitUnavailable(`rate limiter: no answer within ${waitMs} ms`)), Math.max(0, take.deadline - Date.now()));
+      batches.submit(take).then(
+        (answer) => {
+          clearTimeout(timer);
+          if (answer === EXPIRED) reject(new RateLimitUnavailable(`rate limiter: waited ${waitMs} ms for an earlier call`));
+          else resolve(answer);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
   return {
     async take(agent, cost = 1) {
       const limit = agent.rateLimitPerMinute ?? opts.defaultPerMinute;
-      const [allowed, remaining, resetMs, retryMs] = await batches.submit({ key: `${opts.prefix}:ratelimit:${agent.id}`, limit, cost });
+      const [allowed, remaining, resetMs, retryMs] = await submit({ key: `${opts.prefix}:ratelimit:${agent.id}`, limit, cost, deadline: Date.now() + waitMs });
       return {
         allowed: allowed === 1,
         limit,

@@ -66,4 +66,34 @@ describe('rate limiter batches', () => {
     for (let i = 0; i < 50 && !state; i++) state = await limiter.take(agent).catch(() => new Promise((r) => setTimeout(() => r(null), 100)));
     expect(state).toMatchObject({ allowed: true, remaining: 99 });
   });
+
+  it('each take keeps its own wait budget: one queued behind a slow call fails within its budget, not after both', async () => {
+    const waitMs = 1000;
+    const patient = createRateLimiter({ kind: 'url', url: redis.url }, { prefix: 'rl-budget', defaultPerMinute: 600, waitMs });
+    const agent = { id: 'agt_budget', rateLimitPerMinute: 100 };
+    try {
+      await patient.take(agent, 0);
+      await redis.stop();
+      const timed = () => {
+        const t0 = performance.now();
+        return patient.take(agent).then(
+          () => ({ ok: true, ms: performance.now() - t0 }),
+          () => ({ ok: false, ms: performance.now() - t0 }),
+        );
+      };
+      const first = timed(); // its call waits for the connection for the whole budget
+      await new Promise((r) => setTimeout(r, 700));
+      const second = await Promise.all([timed(), timed()]); // queued behind it
+      expect((await first).ok).toBe(false);
+      // Before: the queued takes waited for the first call (300 ms left), then their own call waited a whole
+      // budget again: about 1,300 ms after they were asked.
+      for (const t of second) {
+        expect(t.ok).toBe(false);
+        expect(t.ms).toBeLessThan(waitMs + 200);
+      }
+    } finally {
+      await redis.start();
+      await patient.close();
+    }
+  });
 });
