@@ -1,16 +1,14 @@
 import { canonicalEventJson, envelopeFields, type AuditEventInput } from './append';
-import type { AuditEventView } from './event-view';
 
 /**
- * An event prepared for linking by the database (intake_commit, drizzle/0008): its stored fields, and the
- * canonical JSON its hash covers cut around the two values only the database knows when it links it,
- * created_at and seq. The database hashes `prev_hash + head + created_at + mid + seq + tail`, which is
- * exactly `eventHash` (src/audit/append.ts) of the stored row: `audit verify` checks both kinds alike.
+ * An event prepared for linking by the database (audit_link_events, drizzle/0017; intake_commit and
+ * release_write call it): the canonical JSON its hash covers, cut around the two values only the database
+ * knows when it links it, created_at and seq. The database hashes `prev_hash + head + created_at + mid + seq +
+ * tail`, which is exactly `eventHash` (src/audit/append.ts) of the stored row, and stores the fields it reads
+ * back from that same text: `audit verify` checks both kinds alike. The text holds every stored field, so
+ * nothing else travels but `action_id` (intake_commit picks the events of the actions it inserted by it).
  */
-export type EventTemplate = Pick<
-  AuditEventView,
-  'id' | 'schema_version' | 'type' | 'action_id' | 'correlation_id' | 'agent_id' | 'actor' | 'policy_version' | 'data'
-> & { head: string; mid: string; tail: string };
+export type EventTemplate = { action_id: string | null; head: string; mid: string; tail: string };
 
 // Placeholders for the two holes. They are found structurally: created_at is the first key after the
 // fixed-shape identifiers (a quote inside any string value is escaped, so `"created_at":"` cannot occur
@@ -26,15 +24,7 @@ export function eventTemplate(input: AuditEventInput, lane: number): EventTempla
   if (at < 0 || seq < at) throw new Error('canonical event JSON has an unexpected shape');
   const holeStart = at + '"created_at":"'.length;
   return {
-    id: fields.id,
-    schema_version: fields.schemaVersion,
-    type: fields.type,
     action_id: fields.actionId,
-    correlation_id: fields.correlationId,
-    agent_id: fields.agentId,
-    actor: fields.actor,
-    policy_version: fields.policyVersion,
-    data: fields.data,
     head: json.slice(0, holeStart),
     mid: json.slice(holeStart + '1970-01-01T00:00:00.000Z'.length, seq + '"seq":'.length),
     tail: json.slice(seq + '"seq":0'.length),

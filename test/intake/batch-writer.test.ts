@@ -7,6 +7,7 @@ import { createAgent, authenticateAgent, type Principal } from '../../src/auth/a
 import { actions, auditEvents } from '../../src/db/schema';
 import { verifyChain } from '../../src/audit/verify';
 import { appendEvents } from '../../src/audit/append';
+import { eventTemplate } from '../../src/audit/chain-template';
 import { createIntakeWriter } from '../../src/intake/batch-writer';
 import { newId } from '../../src/lib/ids';
 import { queuedWrite } from '../support/queued-write';
@@ -41,6 +42,28 @@ describe('intake writer (intake_commit)', () => {
     const chain = await verifyChain(db.db);
     expect(chain.break).toBeNull();
     expect(chain.checked).toBeGreaterThanOrEqual(17);
+  });
+
+  it('stores each event from the text its hash covers (drizzle/0017), and an event that carries its fields (the version before) from them', async () => {
+    const input = (data: Record<string, unknown>) => ({ type: 'test.linked', actor: 'agent:agt_x', actionId: newId('action'), correlationId: 'corr-linked', agentId: 'agt_x', policyVersion: 'v1', data });
+    const lane = 3;
+    const sentOnce = eventTemplate(input({ note: 'only the text travels', n: [1, 2.5, 1e21], s: 'é "q" \\' }), lane);
+    // What the previous version sent for every event: the stored fields beside the text.
+    const old = input({ note: 'fields beside the text' });
+    const template = eventTemplate(old, lane);
+    const fields = JSON.parse(`${template.head}1970-01-01T00:00:00.000Z${template.mid}0${template.tail}`);
+    const { seq: _seq, chain_lane: _lane, created_at: _at, ...withoutHoles } = fields;
+    const withFields = { ...template, ...withoutHoles };
+    expect(Object.keys(sentOnce).sort()).toEqual(['action_id', 'head', 'mid', 'tail']);
+    await db.sql`select audit_link_events(${lane}, ${JSON.stringify([sentOnce, withFields])}::jsonb)`;
+    const stored = (await db.sql`
+      select id, type, action_id, correlation_id, agent_id, actor, policy_version, data, chain_lane
+      from audit_events where action_id in (${sentOnce.action_id}, ${old.actionId}) order by seq`) as unknown as Array<Record<string, unknown>>;
+    expect(stored).toEqual([
+      { id: expect.stringMatching(/^evt_/), type: 'test.linked', action_id: sentOnce.action_id, correlation_id: 'corr-linked', agent_id: 'agt_x', actor: 'agent:agt_x', policy_version: 'v1', data: { note: 'only the text travels', n: [1, 2.5, 1e21], s: 'é "q" \\' }, chain_lane: lane },
+      { id: withFields.id, type: 'test.linked', action_id: old.actionId, correlation_id: 'corr-linked', agent_id: 'agt_x', actor: 'agent:agt_x', policy_version: 'v1', data: { note: 'fields beside the text' }, chain_lane: lane },
+    ]);
+    expect((await verifyChain(db.db)).break).toBeNull();
   });
 
   it('writes concurrent requests together: fewer statements than requests, every one recorded', async () => {
