@@ -28,9 +28,21 @@ export function observabilityRouter(opts: { metrics: Metrics; probe: Pick<Depend
 }
 
 /** The readiness checks of a running instance: a round trip to PostgreSQL and to Redis. */
-export function readinessChecks(db: Db, redis: { ping(): Promise<unknown> }): ReadinessChecks {
-  return { database: () => db.execute(sql`select 1`), redis: () => redis.ping() };
+export function readinessChecks(db: Db, redis: RedisForProbe): ReadinessChecks {
+  // Why Redis is unreachable is only in the client's 'error' events (a wrong password, sentinels that refuse
+  // us): a ping waits in the offline queue and times out saying nothing. While the connection is not up and
+  // the client has told why, the check fails at once with that reason, which the probe logs.
+  let lastError: Error | null = null;
+  redis.on('error', (err: Error) => (lastError = err));
+  redis.on('ready', () => (lastError = null));
+  return {
+    database: () => db.execute(sql`select 1`),
+    redis: () => (redis.status !== 'ready' && lastError ? Promise.reject(new Error(`not connected: ${lastError.message}`)) : redis.ping()),
+  };
 }
+
+/** What the probe needs of an ioredis client. */
+export type RedisForProbe = { ping(): Promise<unknown>; status: string; on(event: 'error' | 'ready', listener: (err: Error) => void): unknown };
 
 /**
  * Observes how long a human took to settle an escalated action. Reads the row (the Slack listener only

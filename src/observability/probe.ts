@@ -1,4 +1,4 @@
-import { logger } from '../lib/logger';
+import { logger, type Logger } from '../lib/logger';
 import { withTimeout } from './metrics';
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
@@ -15,14 +15,17 @@ export type DependencyProbe = {
  * Checks each dependency on its own schedule (every `everyMs`, each check bounded by `timeoutMs`) and keeps
  * the answers, so `/readyz` and the `countersign_dependency_up` gauge answer at once from the last round
  * instead of each probe waiting out a timeout during an outage. The answer lags reality by at most
- * `everyMs + timeoutMs`. A change is logged once (warn when down, info when back), not per request.
+ * `everyMs + timeoutMs`. A change is logged once (warn when down or down for another reason, info when
+ * back), not per request.
  */
-export function startDependencyProbe(checks: ReadinessChecks, opts: { everyMs?: number; timeoutMs?: number } = {}): DependencyProbe {
+export function startDependencyProbe(checks: ReadinessChecks, opts: { everyMs?: number; timeoutMs?: number; log?: Logger } = {}): DependencyProbe {
+  const log = opts.log ?? logger;
   const everyMs = opts.everyMs ?? 1000;
   const timeoutMs = opts.timeoutMs ?? 1000;
   const names = Object.keys(checks);
   const up: Record<string, boolean> = Object.fromEntries(names.map((n) => [n, false]));
   const seen = new Set<string>();
+  const downBecause = new Map<string, string | null>();
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -37,12 +40,16 @@ export function startDependencyProbe(checks: ReadinessChecks, opts: { everyMs?: 
           ok = false;
           err = e;
         }
-        if (ok !== up[name] || !seen.has(name)) {
-          if (!ok) logger.warn({ dependency: name, err }, 'dependency is down: requests that need it are answered 503');
-          else if (seen.has(name)) logger.info({ dependency: name }, 'dependency is back');
+        // Logged on a change: down, back, or down for another reason (the first round may only time out
+        // before the client learns why — a wrong password, say — and the reason is what the operator needs).
+        const reason = ok ? null : (err instanceof Error ? err.message : String(err)).replace(/\d+/g, '#'); // a retry counter is not a new reason
+        if (ok !== up[name] || !seen.has(name) || reason !== downBecause.get(name)) {
+          if (!ok) log.warn({ dependency: name, err }, 'dependency is down: requests that need it are answered 503');
+          else if (seen.has(name)) log.info({ dependency: name }, 'dependency is back');
         }
         seen.add(name);
         up[name] = ok;
+        downBecause.set(name, reason);
       }),
     );
   }

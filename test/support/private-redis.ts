@@ -20,17 +20,22 @@ export type PrivateRedis = {
   close(): Promise<void>;
 };
 
-/** A redis-server of our own on a free port, without persistence, for tests that stop, flush or flood Redis (`args` added to its command line). */
-export async function startPrivateRedis(opts: { args?: string[] } = {}): Promise<PrivateRedis> {
+/**
+ * A redis-server of our own on a free port, without persistence, for tests that stop, flush or flood Redis (`args`
+ * added to its command line). With `password` it requires it of clients (`requirepass`) and uses it towards its
+ * primary (`masterauth`); `url` then carries it.
+ */
+export async function startPrivateRedis(opts: { args?: string[]; password?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
+  const auth = opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : [];
+  const url = opts.password ? `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`;
   // Its own working directory: even without persistence a replica writes the primary's RDB there when it
   // syncs (a dump.rdb in the repository's root, once committed by mistake, came from the Sentinel test).
   const dir = mkdtempSync(join(tmpdir(), 'cs-redis-'));
   let proc: ChildProcess | null = null;
 
   const start = async () => {
-    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir, ...(opts.args ?? [])], {
+    const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir, ...auth, ...(opts.args ?? [])], {
       stdio: 'ignore',
     });
     proc = p;

@@ -25,11 +25,27 @@ export type SentinelGroup = {
  * <conf> --sentinel` (the same binary as Debian's redis-sentinel package), with a 1 s down-after so a
  * failover takes seconds. Resolves once every sentinel knows the replicas and the other sentinels.
  */
-export async function startSentinelGroup(opts: { replicas?: number; sentinels?: number; name?: string } = {}): Promise<SentinelGroup> {
+export async function startSentinelGroup(
+  opts: {
+    replicas?: number;
+    sentinels?: number;
+    name?: string;
+    /** The servers' password (REDIS_PASSWORD): required of clients, used by replicas and by the sentinels towards them. */
+    password?: string;
+    /** The sentinels' own password (REDIS_SENTINEL_PASSWORD), required of clients and used between sentinels. */
+    sentinelPassword?: string;
+    /**
+     * `sentinel failover-timeout` (default 10 s). A sentinel that took part in a failover does not start another
+     * of the same primary for twice this: a test that fails over twice (failback) wants it short.
+     */
+    failoverTimeoutMs?: number;
+  } = {},
+): Promise<SentinelGroup> {
   const name = opts.name ?? 'cs-primary';
-  const primary = await startPrivateRedis();
+  const password = opts.password;
+  const primary = await startPrivateRedis({ password });
   const servers = [primary];
-  for (let i = 0; i < (opts.replicas ?? 1); i++) servers.push(await startPrivateRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] }));
+  for (let i = 0; i < (opts.replicas ?? 1); i++) servers.push(await startPrivateRedis({ password, args: ['--replicaof', '127.0.0.1', String(primary.port)] }));
   const count = opts.sentinels ?? 3;
   const quorum = Math.floor(count / 2) + 1;
   const dir = mkdtempSync(join(tmpdir(), 'cs-sentinel-'));
@@ -47,8 +63,10 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
         `dir ${dir}`,
         `sentinel monitor ${name} 127.0.0.1 ${primary.port} ${quorum}`,
         `sentinel down-after-milliseconds ${name} 1000`,
-        `sentinel failover-timeout ${name} 10000`,
+        `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 10000}`,
         `sentinel parallel-syncs ${name} 1`,
+        ...(password ? [`sentinel auth-pass ${name} ${password}`] : []),
+        ...(opts.sentinelPassword ? [`requirepass ${opts.sentinelPassword}`, `sentinel sentinel-pass ${opts.sentinelPassword}`] : []),
         '',
       ].join('\n'),
     );
@@ -56,7 +74,7 @@ export async function startSentinelGroup(opts: { replicas?: number; sentinels?: 
     sentinels.push({ host: '127.0.0.1', port });
   }
   const ask = async <T>(port: number, ...args: string[]): Promise<T> => {
-    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(opts.sentinelPassword ? { password: opts.sentinelPassword } : {}) });
     c.on('error', () => undefined);
     try {
       await c.connect();
