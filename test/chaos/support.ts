@@ -100,6 +100,15 @@ export function chaosEnv(o: { databaseUrl: string; redisUrl: string; prefix: str
   };
 }
 
+/** chaosEnv for processes that reach Redis only through a sentinel group (REDIS_SENTINELS; no REDIS_URL). */
+export function sentinelChaosEnv(
+  group: { sentinelsEnv: string; name: string },
+  o: { databaseUrl: string; prefix: string; config: string; extra?: Record<string, string> },
+): Record<string, string> {
+  const { REDIS_URL: _none, ...env } = chaosEnv({ ...o, redisUrl: 'redis://unused' });
+  return { ...env, REDIS_SENTINELS: group.sentinelsEnv, REDIS_SENTINEL_NAME: group.name };
+}
+
 /** The dependency wait budget the outage and deployment tests run with (COUNTERSIGN_DEPENDENCY_WAIT_MS). */
 export const WAIT_BUDGET_MS = 1000;
 /**

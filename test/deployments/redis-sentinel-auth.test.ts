@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, type Sent } from '../chaos/support';
+import { exactlyOnceFigures, sentinelChaosEnv, readAction, repeatsWithoutTakeover, startApi, startWorker, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, type Sent } from '../chaos/support';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
@@ -27,9 +27,12 @@ let baseEnv: Record<string, string>;
 beforeAll(async () => {
   [group, db] = await Promise.all([startSentinelGroup({ replicas: 1, sentinels: 3, password: SERVER_PASSWORD, sentinelPassword: SENTINEL_PASSWORD, failoverTimeoutMs: 3000 }), createTestDb()]);
   executor = await startTestExecutor(EXECUTOR_SECRET);
-  baseEnv = chaosEnv({ databaseUrl: db.url, redisUrl: 'redis://unused', prefix: 'sentinel-auth', config: writeConfig(executor.url), extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(WAIT_BUDGET_MS) } });
-  delete baseEnv.REDIS_URL;
-  Object.assign(baseEnv, { REDIS_SENTINELS: group.sentinelsEnv, REDIS_SENTINEL_NAME: group.name, REDIS_PASSWORD: SERVER_PASSWORD, REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD });
+  baseEnv = sentinelChaosEnv(group, {
+    databaseUrl: db.url,
+    prefix: 'sentinel-auth',
+    config: writeConfig(executor.url),
+    extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(WAIT_BUDGET_MS), REDIS_PASSWORD: SERVER_PASSWORD, REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD },
+  });
   procs = await Promise.all([startApi('api', baseEnv), startWorker('worker', baseEnv)]);
   ({ token } = await createAgent(db.db, { name: 'sentinel-auth-bot', scopes: ['external_automation.*'] }, 'admin:test'));
 }, 120_000);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env';
 import { redisTargetOf } from '../../src/queue/redis-target';
-import { chaosEnv, exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, startWorker, steadyLoad, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, WAIT_MARGIN_MS } from '../chaos/support';
+import { exactlyOnceFigures, sentinelChaosEnv, readAction, repeatsWithoutTakeover, startApi, startWorker, steadyLoad, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, WAIT_MARGIN_MS } from '../chaos/support';
 import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
@@ -30,9 +30,7 @@ beforeAll(async () => {
   [group, db] = await Promise.all([startSentinelGroup({ replicas: 1, sentinels: 3 }), createTestDb()]);
   // Each call takes a little while, so commits are in flight when the primary dies.
   executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 20 + Math.floor(Math.random() * 60) }) });
-  const env = chaosEnv({ databaseUrl: db.url, redisUrl: 'redis://unused', prefix: 'sentinel', config: writeConfig(executor.url), extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(BUDGET_MS) } });
-  delete env.REDIS_URL;
-  Object.assign(env, { REDIS_SENTINELS: group.sentinelsEnv, REDIS_SENTINEL_NAME: group.name });
+  const env = sentinelChaosEnv(group, { databaseUrl: db.url, prefix: 'sentinel', config: writeConfig(executor.url), extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(BUDGET_MS) } });
   procs = await Promise.all([startApi('api', env), startWorker('worker', env)]);
   ({ token } = await createAgent(db.db, { name: 'sentinel-bot', scopes: ['external_automation.*'] }, 'admin:test'));
 }, 120_000);
