@@ -312,6 +312,7 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         leaseGraceMs: env.COUNTERSIGN_LEASE_GRACE_MS,
         onExecutorCall: (executor, outcome) => metrics.executorCalled(executor, outcome.kind, outcome.latencyMs),
         onLeaseTakeover: (executor) => operatorMetrics.leaseTakenOver(executor),
+        onClaimRead: (read) => operatorMetrics.claimRead(read),
       },
       redis,
       prefix,

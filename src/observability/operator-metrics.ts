@@ -94,12 +94,22 @@ export function addOperatorMetrics(
     labelNames: ['executor'] as const,
     registers: [registry],
   });
+  const claimReads = new Counter({
+    name: 'countersign_release_claim_reads_total',
+    help: "Release claims by where their action row was read: 'ahead' (read with the next jobs in line, src/release/read-ahead.ts) or 'own'",
+    labelNames: ['read'] as const,
+    registers: [registry],
+  });
+  for (const read of ['ahead', 'own'] as const) claimReads.inc({ read }, 0); // both lines exist from the start
   return {
     requeued(n: number) {
       if (n > 0) requeued.inc(n);
     },
     leaseTakenOver(executor: string) {
       takeovers.inc({ executor });
+    },
+    claimRead(read: 'ahead' | 'own') {
+      claimReads.inc({ read });
     },
     /** Exposed for tests: whether the backlog figures were ever read. */
     readAt,

@@ -36,6 +36,8 @@ export type ReleaseDeps = {
    * ahead in one statement, so most claims need no read of their own (read-ahead.ts). Set by the commit worker.
    */
   upcoming?: Upcoming;
+  /** Told where each claim's row was read: ahead with the next jobs in line, or by the claim itself (metrics). */
+  onClaimRead?(read: 'ahead' | 'own'): void;
   /** Told when a claim takes over an executing action whose lease ran out (metrics). */
   onLeaseTakeover?(executor: string): void;
 };

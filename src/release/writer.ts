@@ -32,7 +32,9 @@ export async function claimInBatch(request: ClaimRequest): Promise<ClaimResult> 
   // (finished, leased elsewhere) may have changed since, and is asked of the row as it is now.
   const ahead = request.deps.upcoming && readAheadFor(request.deps.upcoming, db).take(request.actionId);
   const early = ahead && planClaim(request, ahead);
-  const plan = early && early.kind !== 'answer' ? early : await readerFor(db).submit(request);
+  const readAhead = early && early.kind !== 'answer';
+  request.deps.onClaimRead?.(readAhead ? 'ahead' : 'own');
+  const plan = readAhead ? early : await readerFor(db).submit(request);
   if (plan.kind === 'answer') return plan.result;
   if (plan.kind === 'optimistic') {
     const written = (await writerFor(db).submit({ kind: 'claim', plan })) as ClaimResult | Careful;

@@ -19,6 +19,7 @@ const OPERATOR_METRICS = [
   'countersign_actions_waiting_read_timestamp_seconds',
   'countersign_reconcile_requeued_total',
   'countersign_lease_takeovers_total',
+  'countersign_release_claim_reads_total',
   'countersign_queue_jobs_read_timestamp_seconds',
 ];
 

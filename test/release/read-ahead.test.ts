@@ -40,13 +40,14 @@ const callsFor = (id: string) => f.executor.calls.filter((c) => c.body.action_id
  * Release deps whose `upcoming` answers `waiting` as the queue would (a job leaves it when a worker takes
  * it: `releaseNext` takes the first), with the rows of `waiting` read ahead.
  */
-async function readAheadOf(waiting: string[]): Promise<ReleaseDeps & { releaseNext(): ReturnType<typeof releaseCommit> }> {
+async function readAheadOf(waiting: string[]): Promise<ReleaseDeps & { releaseNext(): ReturnType<typeof releaseCommit>; claimReads: string[] }> {
   const upcoming = async () => [...waiting];
-  const deps: ReleaseDeps = { ...f.deps, db: counted.db, upcoming };
+  const claimReads: string[] = [];
+  const deps: ReleaseDeps = { ...f.deps, db: counted.db, upcoming, onClaimRead: (read) => claimReads.push(read) };
   // A claim (of an id nobody waits for) starts the read-ahead, as a worker's first job does.
   expect(await releaseCommit(deps, 'act_nobody_waits_for_this')).toEqual({ kind: 'skipped', reason: 'no such action' });
   await readAheadFor(upcoming, counted.db).settled();
-  return { ...deps, releaseNext: () => releaseCommit(deps, waiting.shift()!) };
+  return { ...deps, claimReads, releaseNext: () => releaseCommit(deps, waiting.shift()!) };
 }
 
 describe('read-ahead: the claim of a row read ahead', () => {
@@ -58,6 +59,7 @@ describe('read-ahead: the claim of a row read ahead', () => {
     expect(afterReadAhead - readsBefore).toBe(2); // the primer's own read, and one read-ahead for both
     for (let i = 0; i < ids.length; i++) expect(await deps.releaseNext()).toEqual({ kind: 'committed' });
     expect(counted.reads()).toBe(afterReadAhead); // no claim read its own row
+    expect(deps.claimReads).toEqual(['own', 'ahead', 'ahead']); // the primer's, then the two (the metric's figures)
     for (const id of ids) {
       expect(await f.row(id)).toMatchObject({ status: 'committed', attempts: 1 });
       expect((await f.events(id)).map((e) => e.type)).toEqual(['commit.started', 'commit.succeeded']);
@@ -97,6 +99,7 @@ describe('read-ahead: the claim of a row read ahead', () => {
     const deps = await readAheadOf([id]);
     await f.db.sql`update actions set status = 'queued', lease_expires_at = null where id = ${id}`;
     expect(await deps.releaseNext()).toEqual({ kind: 'committed' });
+    expect(deps.claimReads).toEqual(['own', 'own']);
     expect(await f.row(id)).toMatchObject({ status: 'committed', attempts: 2 });
     expect(callsFor(id)).toHaveLength(1);
   });
