@@ -35,7 +35,7 @@ import { refuseHostileUrl } from './http/url-guard';
 import { routeFallback } from './http/route-fallback';
 import { closeRedis, connectRedis } from './queue/connection';
 import { redisTargetOf } from './queue/redis-target';
-import { createCommitQueue, enqueueCommits } from './queue/commit-queue';
+import { createCommitQueue, enqueueCommits, waitingCommitIds } from './queue/commit-queue';
 import { createCardQueue, enqueueCardJob } from './queue/card-queue';
 import { startCommitWorker } from './queue/commit-worker';
 import { closeWorker } from './queue/worker-close';
@@ -313,6 +313,8 @@ export async function startCountersign(env: Env, opts: StartOptions = {}): Promi
         onExecutorCall: (executor, outcome) => metrics.executorCalled(executor, outcome.kind, outcome.latencyMs),
         onLeaseTakeover: (executor) => operatorMetrics.leaseTakenOver(executor),
         onClaimRead: (read) => operatorMetrics.claimRead(read),
+        // The commit queue's waiting jobs, oldest first (the order workers take them in): their rows are read ahead.
+        upcoming: (count) => waitingCommitIds(commitQueue, count),
       },
       redis,
       prefix,

@@ -1,7 +1,7 @@
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { logger } from '../lib/logger';
-import { COMMIT_QUEUE, commitJob, waitingCommitIds, type CommitJob } from './commit-queue';
+import { COMMIT_QUEUE, commitJob, type CommitJob } from './commit-queue';
 import { releaseCommit, type ReleaseDeps, type ReleaseOutcome } from '../release';
 
 export class RetriableCommitError extends Error {}
@@ -33,12 +33,8 @@ export type RecordingOutcome = { kind: 'recording' };
  */
 export class CommitWorker extends Worker<CommitJob> {
   private readonly recording = new Set<Promise<unknown>>();
-  private readonly nextInLine: Queue<CommitJob>;
 
   constructor(deps: ReleaseDeps, connection: Redis, prefix: string, opts: CommitWorkerOptions = {}) {
-    // The waiting jobs, oldest first (the order this worker takes them in): their rows are read ahead.
-    const waiting = new Queue<CommitJob>(COMMIT_QUEUE, { connection, prefix });
-    deps = { ...deps, upcoming: deps.upcoming ?? ((count) => waitingCommitIds(waiting, count)) };
     super(
       COMMIT_QUEUE,
       async (job: Job<CommitJob>, token?: string) => {
@@ -76,7 +72,6 @@ export class CommitWorker extends Worker<CommitJob> {
         maxStalledCount: 5,
       },
     );
-    this.nextInLine = waiting;
     this.on('failed', (job, err) => {
       if (!(err instanceof RetriableCommitError)) logger.warn({ err, action_id: job?.data.action_id }, 'commit job failed; it will be retried');
     });
@@ -87,7 +82,6 @@ export class CommitWorker extends Worker<CommitJob> {
   override async close(force = false): Promise<void> {
     await super.close(force);
     while (this.recording.size) await Promise.allSettled([...this.recording]);
-    await this.nextInLine.close();
   }
 
   private track(p: Promise<unknown>): void {

@@ -33,7 +33,7 @@ export type ReleaseDeps = {
   onExecutorCall?(executor: string, outcome: ExecutorOutcome): void;
   /**
    * The ids of the commits next in line (the commit queue's waiting jobs, oldest first): their rows are read
-   * ahead in one statement, so most claims need no read of their own (read-ahead.ts). Set by the commit worker.
+   * ahead in one statement, so most claims need no read of their own (read-ahead.ts). main.ts sets it.
    */
   upcoming?: Upcoming;
   /** Told where each claim's row was read: ahead with the next jobs in line, or by the claim itself (metrics). */

@@ -61,28 +61,23 @@ export function recordInBatch(db: Db, record: OutcomeRecord): Promise<ReleaseOut
  * commit's isolation), so a bad item cannot sink its neighbours: the failed call wrote nothing (one
  * statement), and the attempt fence keeps a record from being written twice.
  */
-const writerFor = perDatabase((db) => groupCommit<ReleaseWrite, ClaimResult | Careful | ReleaseOutcome>((batch) => writeRelease(db, batch), RELEASE_BATCH));
+const writerFor = onePer((db: Db) => groupCommit<ReleaseWrite, ClaimResult | Careful | ReleaseOutcome>((batch) => writeRelease(db, batch), RELEASE_BATCH));
 
-/** One read-ahead per commit worker (its queue's `upcoming`), on the database it claims in. */
-const readAheads = new WeakMap<Upcoming, ReadAhead>();
-export function readAheadFor(upcoming: Upcoming, db: Db): ReadAhead {
-  let it = readAheads.get(upcoming);
-  if (it === undefined) readAheads.set(upcoming, (it = readAhead(db, upcoming)));
-  return it;
-}
+/** One read-ahead per `upcoming` (one per process's release deps), on the database it claims in. */
+export const readAheadFor: (upcoming: Upcoming, db: Db) => ReadAhead = onePer((upcoming, db) => readAhead(db, upcoming));
 
 /** The claims' reads (claim-read.ts): read-only, so two may be in flight beside the writer's one. */
-const readerFor = perDatabase((db) => groupCommit<ClaimRequest, ClaimPlan>((batch) => planClaims(db, batch), READ_BATCH));
+const readerFor = onePer((db: Db) => groupCommit<ClaimRequest, ClaimPlan>((batch) => planClaims(db, batch), READ_BATCH));
 
 /** The careful claims' writer (claim.ts): rare (take-overs, stopped releases, budgets, rows changed meanwhile). */
-const carefulWriterFor = perDatabase((db) => groupCommit<ClaimRequest, ClaimResult>((batch) => claimCarefully(db, batch), RELEASE_BATCH));
+const carefulWriterFor = onePer((db: Db) => groupCommit<ClaimRequest, ClaimResult>((batch) => claimCarefully(db, batch), RELEASE_BATCH));
 
-/** One `make(db)` per database, made on first use. */
-function perDatabase<T>(make: (db: Db) => T): (db: Db) => T {
-  const made = new WeakMap<Db, T>();
-  return (db) => {
-    let it = made.get(db);
-    if (it === undefined) made.set(db, (it = make(db)));
+/** One `make(key, …rest)` per `key` (an object, held weakly), made on first use with that first call's `rest`. */
+function onePer<K extends object, R extends unknown[], T>(make: (key: K, ...rest: R) => T): (key: K, ...rest: R) => T {
+  const made = new WeakMap<K, T>();
+  return (key, ...rest) => {
+    let it = made.get(key);
+    if (it === undefined) made.set(key, (it = make(key, ...rest)));
     return it;
   };
 }
