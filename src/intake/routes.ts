@@ -45,6 +45,9 @@ export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
       if (query.data.wait) {
         const gone = new AbortController();
         res.on('close', () => gone.abort());
+        // A client that left while the token and the row were read closed the response before anything listened:
+        // without this its poll was held (and its slot taken) until the wait ran out.
+        if (res.closed || req.socket.destroyed) gone.abort();
         const signal = deps.shutdown ? AbortSignal.any([deps.shutdown, gone.signal]) : gone.signal;
         row = await deps.longPolls.wait(row, { agentId: req.principal!.agent.id, since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
         if (res.destroyed) return;

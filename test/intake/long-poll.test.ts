@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../../src/auth/agents';
 import { actionRequest, eventually, startHarness, type Harness } from '../support/harness';
@@ -127,3 +128,25 @@ describe('long polls share one poller', { timeout: 120_000 }, () => {
     expect(res.body.status).toBe('pending_approval');
   });
 });
+
+describe('a long poll whose client left before it was held', { timeout: 60_000 }, () => {
+  it('is not held: it gives its slot back at once, not when its wait runs out', async () => {
+    const ids = await Promise.all(Array.from({ length: 4 }, () => pending()));
+    const url = new URL(h.app.url);
+    // Each client sends its request and closes the connection at once: the server is still checking the
+    // token when the client is gone, so the response's 'close' comes before anything listens for it.
+    for (const id of ids) {
+      const socket = connect(Number(url.port), url.hostname);
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      socket.end(`GET /v1/actions/${id}?wait=30 HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${h.token}\r\nConnection: close\r\n\r\n`);
+      socket.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(h.app.longPolls.active).toBe(0);
+    // The agent's four slots are free: four new polls are all held.
+    const again = ids.map((id) => longPoll(id));
+    await active(4);
+    for (const p of again) p.abort();
+  });
+});
+
