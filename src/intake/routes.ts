@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import { clientGone } from '../http/client-gone';
 import { jsonBody } from '../http/json-body';
 import { eq } from 'drizzle-orm';
 import { actions } from '../db/schema';
@@ -43,12 +44,8 @@ export function intakeRouter(deps: IntakeDeps & LongPollDeps): Router {
       // Another agent's action is indistinguishable from a missing one.
       if (!row || row.agentId !== req.principal!.agent.id) throw new Problem('not-found', 'no such action');
       if (query.data.wait) {
-        const gone = new AbortController();
-        res.on('close', () => gone.abort());
-        // A client that left while the token and the row were read closed the response before anything listened:
-        // without this its poll was held (and its slot taken) until the wait ran out.
-        if (res.closed || req.socket.destroyed) gone.abort();
-        const signal = deps.shutdown ? AbortSignal.any([deps.shutdown, gone.signal]) : gone.signal;
+        const gone = clientGone(req, res);
+        const signal = deps.shutdown ? AbortSignal.any([deps.shutdown, gone]) : gone;
         row = await deps.longPolls.wait(row, { agentId: req.principal!.agent.id, since: query.data.status ?? row.status, waitMs: query.data.wait * 1000, signal });
         if (res.destroyed) return;
       }

@@ -2,6 +2,7 @@ import express, { Router } from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { requireAgent } from '../http/agent-auth';
+import { clientGone } from '../http/client-gone';
 import { jsonBody } from '../http/json-body';
 import type { IntakeDeps } from '../intake/service';
 import type { LongPollDeps } from '../intake/wait';
@@ -22,16 +23,17 @@ export function mcpRouter(deps: IntakeDeps & LongPollDeps): Router {
   const json = jsonBody({ limit: '256kb' });
 
   router.post(MCP_PATH, requireAgent(deps.db), ...json, async (req, res, next) => {
-    const closed = new AbortController();
+    // A client gone before its call is read gets no answer: nothing of it is run (a wait would hold its slot).
+    const gone = clientGone(req, res);
+    if (gone.aborted) return;
     const server = new McpServer({ name: 'countersign', version: VERSION }, { capabilities: { tools: {} } });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
-      closed.abort();
       void transport.close();
       void server.close();
     });
     try {
-      registerTools(server, deps, req.principal!, deps.shutdown ? AbortSignal.any([deps.shutdown, closed.signal]) : closed.signal);
+      registerTools(server, deps, req.principal!, deps.shutdown ? AbortSignal.any([deps.shutdown, gone]) : gone);
       await server.connect(transport);
       await transport.handleRequest(req, res, req.body);
     } catch (e) {
