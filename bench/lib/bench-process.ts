@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export type ChildKind = 'countersign' | 'records' | 'insert' | 'plain-worker';
+export type ChildKind = 'countersign' | 'records' | 'insert' | 'plain-worker' | 'release-floor';
 
 export type BenchProcess = {
   kind: ChildKind;

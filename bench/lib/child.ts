@@ -6,6 +6,10 @@
 //                 re-checked), and nothing else: no auth, policy, rate limit, receipt or queue
 //   insert        a bare node:http server doing one single-row INSERT per request (a reference)
 //   plain-worker  a plain BullMQ worker making the executor's signed POST with Countersign's HTTP client
+//                 (with options.insert, and one single-row INSERT per job after it: a reference)
+//   release-floor a plain BullMQ worker that releases each job's action with only the records the release
+//                 keeps (row read, claim + commit.started, executor call, record + commit.succeeded) through
+//                 Countersign's own statements and group commits (floor-release.ts)
 // It answers the parent over IPC: {type:'ready', url}, then {type:'elu'} and {type:'stop'} requests.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Worker } from 'bullmq';
@@ -18,6 +22,7 @@ import { signBody, SIGNATURE_HEADER } from '../../src/executor/signature';
 import { startCountersign } from '../../src/main';
 import { EXECUTOR_SECRET, testConfig } from '../../test/support/harness';
 import { floorRecords, type FloorAgent } from './floor-records';
+import { floorRelease } from './floor-release';
 
 type Control = { type: 'elu' } | { type: 'stop' };
 
@@ -76,27 +81,47 @@ switch (process.env.BENCH_CHILD) {
     break;
   }
   case 'plain-worker': {
-    const connection = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+    // options.insert: one single-row INSERT per job after the call (a reference: what any database write costs).
     const executorUrl = String(options.executorUrl);
-    const worker = new Worker(
-      String(options.queue),
-      async (job) => {
-        const id = String((job.data as { action_id: string }).action_id);
+    const pg = options.insert ? connectDb(process.env.DATABASE_URL!, { applicationName: 'bench:plain-insert' }) : null;
+    await plainWorker(
+      async (id) => {
         const body = JSON.stringify({ action_id: id, action_class: 'external_automation.read.jobs', params: {}, idempotency_key: id, dry_run: false });
-        await postText(executorUrl, { 'content-type': 'application/json', 'idempotency-key': id, [SIGNATURE_HEADER]: signBody(EXECUTOR_SECRET, body) }, body, 10_000);
+        const answer = await postText(executorUrl, { 'content-type': 'application/json', 'idempotency-key': id, [SIGNATURE_HEADER]: signBody(EXECUTOR_SECRET, body) }, body, 10_000);
+        if (pg) await pg.sql`insert into bench_raw_insert (id, agent_id, body) values (${id}, ${'agt_bench'}, ${JSON.stringify({ status: answer.kind === 'answered' ? answer.status : answer.kind })}::jsonb)`;
       },
-      { connection, prefix: String(options.prefix), concurrency: Number(options.concurrency ?? 8) },
+      async () => pg?.close(),
     );
-    await worker.waitUntilReady();
-    close = async () => {
-      await worker.close();
-      connection.disconnect();
-    };
-    send({ type: 'ready', url: '' });
+    break;
+  }
+  case 'release-floor': {
+    const { db, close: closeDb } = connectDb(process.env.DATABASE_URL!, { applicationName: 'bench:release-floor' });
+    const floor = floorRelease(db, testConfig(String(options.executorUrl)));
+    await plainWorker((id) => floor.release(id), async () => {
+      await floor.idle();
+      await closeDb();
+    });
     break;
   }
   default:
     throw new Error(`unknown BENCH_CHILD ${process.env.BENCH_CHILD}`);
+}
+
+/** A BullMQ worker on `options.queue` running `handle(action_id)` per job, at `options.concurrency`. */
+async function plainWorker(handle: (actionId: string) => Promise<void>, after: () => Promise<void> = async () => undefined): Promise<void> {
+  const connection = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+  const worker = new Worker(String(options.queue), (job) => handle(String((job.data as { action_id: string }).action_id)), {
+    connection,
+    prefix: String(options.prefix),
+    concurrency: Number(options.concurrency ?? 8),
+  });
+  await worker.waitUntilReady();
+  close = async () => {
+    await worker.close();
+    await after();
+    connection.disconnect();
+  };
+  send({ type: 'ready', url: '' });
 }
 
 /** A bare node:http server: the body read whole, one handler, 500 with the message if it throws. */

@@ -81,9 +81,16 @@ export function renderMarkdown(report: Report, externalOutput: Record<string, st
       `≥ ${release.goal_ratio}`,
       met(release.ratio.median >= release.goal_ratio),
     ]);
+    goals.push(
+      ['release ÷ release floor (its records alone)', sp(release.ratio_to_floor), `${num(release.countersign.throughput_per_s.median)} ÷ ${num(release.floor.throughput_per_s.median)} jobs/s`, '—', 'reported'],
+      ['↳ release floor ÷ plain BullMQ', sp(release.floor_to_plain), `${num(release.floor.throughput_per_s.median)} ÷ ${num(release.baseline.throughput_per_s.median)} jobs/s`, '—', 'what the release\'s records cost'],
+      ['↳ plain BullMQ + one INSERT per job ÷ plain BullMQ', sp(release.insert_to_plain), `${num(release.plain_insert.throughput_per_s.median)} ÷ ${num(release.baseline.throughput_per_s.median)} jobs/s`, '—', 'what any database write per job costs'],
+    );
     for (const [label, s] of [
       ['Countersign commit worker', release.countersign],
+      ['release floor (records only)', release.floor],
       ['plain BullMQ worker', release.baseline],
+      ['plain BullMQ + one INSERT per job (reference)', release.plain_insert],
     ] as const) {
       detail.push([
         'release',
@@ -120,7 +127,7 @@ export function renderMarkdown(report: Report, externalOutput: Record<string, st
   if (intake && !failed(intake)) sections.push(`Countersign logged ${num(intake.log.lines, 0)} lines (${num(intake.log.bytes / 1024 / 1024, 1)} MiB) during the intake run at log level ${intake.log.level}.`, '');
   if (release && !failed(release)) {
     sections.push(
-      `Release outcomes (every action created, warm-up included): ${Object.entries(release.outcomes).map(([k, v]) => `${k} ${num(v, 0)}`).join(', ')}; executor calls from Countersign ${num(release.executor.countersign_calls, 0)} (and ${num(release.executor.plain_calls, 0)} from the plain worker); actions with more than one effect: ${release.executor.actions_with_more_than_one_effect}.`,
+      `Release outcomes (every action created, warm-up included): ${Object.entries(release.outcomes).map(([k, v]) => `${k} ${num(v, 0)}`).join(', ')}; executor calls from Countersign ${num(release.executor.countersign_calls, 0)} (and ${num(release.executor.floor_calls, 0)} from the release floor, ${num(release.executor.plain_calls, 0)} from the plain workers); actions with more than one effect: ${release.executor.actions_with_more_than_one_effect}.`,
       '',
     );
   }
