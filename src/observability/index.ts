@@ -28,7 +28,7 @@ export function observabilityRouter(opts: { metrics: Metrics; probe: Pick<Depend
 }
 
 /** The readiness checks of a running instance: a round trip to PostgreSQL and to Redis. */
-export function readinessChecks(db: Db, redis: RedisForProbe): ReadinessChecks {
+export function readinessChecks(db: Db, redis: RedisForProbe): ReadinessChecks & Record<'database' | 'redis', () => Promise<unknown>> {
   // Why Redis is unreachable is only in the client's 'error' events (a wrong password, sentinels that refuse
   // us): a ping waits in the offline queue and times out saying nothing. While the connection is not up and
   // the client has told why, the check fails at once with that reason, which the probe logs.
