@@ -12,6 +12,7 @@ import { commitStarted } from '../../src/release/claim';
 import { actionRowFromJson } from '../../src/release/row';
 import { writeRelease, type ReleaseWrite } from '../../src/release/writer';
 import { callExecutor } from '../../src/executor/client';
+import { executorRequest } from '../../src/release/release-commit';
 import { findExecutor } from '../../src/executor/registry';
 
 /** One release with its evidence; resolves when the executor has answered (the record is written in the background, as Countersign's worker does). */
@@ -34,16 +35,7 @@ export function floorRelease(db: Db, config: FileConfig): FloorRelease {
       const executor = findExecutor(config, row.executor!)!;
       const claimed = (await writer.submit({ kind: 'claim', plan: { kind: 'optimistic', row, rowVersion: found.row_version, leaseMs: 60_000, event: commitStarted(row, false, { config }) } })) as { kind: string };
       if (claimed.kind !== 'claimed') throw new Error(`release floor: ${actionId} not claimed (${claimed.kind})`);
-      const outcome = await callExecutor(executor, {
-        action_id: row.id,
-        action_class: row.actionClass,
-        params: row.params,
-        payload_hash: row.payloadHash,
-        idempotency_key: row.id,
-        agent_idempotency_key: row.idempotencyKey,
-        correlation_id: row.correlationId,
-        dry_run: false,
-      });
+      const outcome = await callExecutor(executor, executorRequest(row));
       const record = writer.submit({ kind: 'outcome', record: { row, outcome, maxAttempts: executor.max_attempts } });
       recording.add(record);
       void record.finally(() => recording.delete(record));

@@ -5,7 +5,7 @@ import { actions, type ActionRow } from '../db/schema';
 import { appendEvents } from '../audit/append';
 import { transitionAction } from '../approvals/transition';
 import { findExecutor } from '../executor/registry';
-import { callExecutor } from '../executor/client';
+import { callExecutor, type ExecutorRequest } from '../executor/client';
 import type { ReleaseGate } from './gate';
 import { MAX_INLINE_SLOT_WAIT_MS, type ReleaseDeps, type ReleaseHooks, type ReleaseOutcome } from './types';
 import { eventBase } from './event-base';
@@ -70,7 +70,17 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string, hooks: 
     }
   }
 
-  const outcome = await callExecutor(executor, {
+  const outcome = await callExecutor(executor, executorRequest(row));
+  deps.onExecutorCall?.(executor.name, outcome);
+  hooks.called?.(outcome);
+  const result = await recordInBatch(deps.db, { row, outcome, maxAttempts: executor.max_attempts });
+  if (result.kind !== 'retry' && result.kind !== 'skipped') announce(deps, row, result.kind);
+  return result;
+}
+
+/** The executor's request for a claimed action: the action id is its idempotency key. */
+export function executorRequest(row: ActionRow): ExecutorRequest {
+  return {
     action_id: row.id,
     action_class: row.actionClass,
     params: row.params,
@@ -80,12 +90,7 @@ export async function releaseCommit(deps: ReleaseDeps, actionId: string, hooks: 
     correlation_id: row.correlationId,
     dry_run: false,
     ...(row.planHash ? { plan_hash: row.planHash } : {}),
-  });
-  deps.onExecutorCall?.(executor.name, outcome);
-  hooks.called?.(outcome);
-  const result = await recordInBatch(deps.db, { row, outcome, maxAttempts: executor.max_attempts });
-  if (result.kind !== 'retry' && result.kind !== 'skipped') announce(deps, row, result.kind);
-  return result;
+  };
 }
 
 /**
