@@ -90,14 +90,16 @@ export async function startSentinelGroup(
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const ready = await Promise.all(
-        sentinels.map(async (s) => {
+      // What each sentinel and replica says, kept for the error: a group that does not form must say why.
+      const seen = await Promise.all(
+        sentinels.map(async (s, i) => {
+          if (procs[i]!.exitCode !== null) return { ok: false, said: `sentinel ${s.port} exited with ${procs[i]!.exitCode}` };
           try {
             const replicas = await ask<unknown[]>(s.port, 'REPLICAS', name);
             const others = await ask<unknown[]>(s.port, 'SENTINELS', name);
-            return replicas.length === servers.length - 1 && others.length === count - 1;
-          } catch {
-            return false;
+            return { ok: replicas.length === servers.length - 1 && others.length === count - 1, said: `sentinel ${s.port}: ${replicas.length} replicas, ${others.length} other sentinels` };
+          } catch (e) {
+            return { ok: false, said: `sentinel ${s.port}: ${(e as Error).message}` };
           }
         }),
       );
@@ -105,14 +107,17 @@ export async function startSentinelGroup(
         servers.slice(1).map(async (r) => {
           const c = r.client();
           try {
-            return /master_link_status:up/.test(await c.info('replication'));
+            const link = /master_link_status:(\w+)/.exec(await c.info('replication'))?.[1] ?? 'none';
+            return { ok: link === 'up', said: `replica ${r.port}: link ${link}` };
+          } catch (e) {
+            return { ok: false, said: `replica ${r.port}: ${(e as Error).message}` };
           } finally {
             c.disconnect();
           }
         }),
       );
-      if (ready.every(Boolean) && synced.every(Boolean)) break;
-      if (Date.now() > deadline) throw new Error('the sentinel group did not form within 30 s');
+      if ([...seen, ...synced].every((x) => x.ok)) break;
+      if (Date.now() > deadline) throw new Error(`the sentinel group did not form within 30 s: ${[...seen, ...synced].map((x) => x.said).join('; ')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   } catch (e) {
