@@ -71,7 +71,7 @@ export async function runIntakeBench(opts: IntakeOptions = {}): Promise<IntakeRe
   try {
     const { token, agent } = await svc.agent('bench-intake');
     const principal = (await authenticateAgent(svc.db.db, token))!;
-    await svc.db.sql`create table bench_raw_insert (id text primary key, agent_id text not null, body jsonb not null, created_at timestamptz not null default now())`;
+    await svc.createRawInsertTable();
     // API only: the allow path records the action (queued) and its evidence and enqueues the commit in
     // BullMQ; no worker drains it, so the executor is not part of this figure.
     const countersign = await svc.spawn('countersign', 'app', { workers: false });

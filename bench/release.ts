@@ -38,7 +38,7 @@ export type ReleaseResult = {
   insert_to_plain: Spread;
   /** How every action created ended (from the actions table), and what the executor saw. */
   outcomes: Record<string, number>;
-  /** What the executor saw from Countersign (the plain worker's calls apart): one call and one effect per action. */
+  /** What the executor saw from Countersign, from the release floor and from the plain workers: one call and one effect per action. */
   executor: { countersign_calls: number; floor_calls: number; plain_calls: number; actions_with_more_than_one_effect: number };
   notes: string[];
 };
@@ -57,12 +57,12 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
   const floorQueue = new Queue<CommitJob>('floor', { connection: redis, prefix: svc.prefix });
   const insertQueue = new Queue('baseline-insert', { connection: redis, prefix: svc.prefix });
   try {
-    // Both queues are paused before any worker starts: each round fills one, then resumes it and times the drain.
+    // Every queue is paused before any worker starts: each round fills one, then resumes it and times the drain.
     await queue.pause();
     await baseQueue.pause();
     await floorQueue.pause();
     await insertQueue.pause();
-    await svc.db.sql`create table bench_raw_insert (id text primary key, agent_id text not null, body jsonb not null, created_at timestamptz not null default now())`;
+    await svc.createRawInsertTable();
     const { token } = await svc.agent('bench-release');
     const api = await svc.spawn('countersign', 'api', { workers: false });
     const worker = await svc.spawn('countersign', 'worker', { api: false }, { COUNTERSIGN_COMMIT_CONCURRENCY: String(CONCURRENCY) });
@@ -70,6 +70,10 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
     const floor = await svc.spawn('release-floor', 'floor', { queue: 'floor', prefix: svc.prefix, concurrency: CONCURRENCY });
     const plainInsert = await svc.spawn('plain-worker', 'plain-insert', { queue: 'baseline-insert', prefix: svc.prefix, concurrency: CONCURRENCY, insert: true });
     const committed = async () => Number((await svc.db.sql`select count(*)::int as n from actions where status = 'committed'`)[0]!.n);
+    const inserted = async () => Number((await svc.db.sql`select count(*)::int as n from bench_raw_insert`)[0]!.n);
+    /** `total` jobs for a plain worker's queue, ids `act_base_<tag>_<i>`, with the commit jobs' options. */
+    const plainJobs = (q: Queue, tag: string, total: number) =>
+      q.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'commit', data: { action_id: `act_base_${tag}_${i}` }, opts: { ...COMMIT_JOB_OPTIONS, jobId: `act_base_${tag}_${i}` } })));
     const pendingJobs = async (q: Queue) => {
       const c = await q.getJobCounts('waiting', 'active', 'delayed', 'paused', 'prioritized', 'waiting-children');
       return Object.values(c).reduce((a, n) => a + n, 0);
@@ -77,8 +81,8 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
 
     /**
      * One drain, timed from resuming the queue until completion is seen by the same poll (every POLL_MS) on
-     * both sides: no job left in the queue, the executor has had every call, and for Countersign every
-     * action's outcome is recorded (`committed`, with its evidence) — its release is not over before that.
+     * every side: no job left in the queue, the executor has had every call, and `recorded()` — for Countersign
+     * and the floor every action's outcome recorded (`committed`, with its evidence): a release is not over before.
      */
     const drain = async (side: BenchProcess, q: Queue, total: number, recorded: () => Promise<boolean>): Promise<Drain> => {
       const callsBefore = svc.executor.calls.length;
@@ -124,8 +128,8 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
     const ins: Drain[] = [];
     const perRound: number[] = [];
     const warmup = Math.min(300, jobs);
-    // Round -1 is the warm-up (the same number of jobs on both sides, not reported): both workers' code is
-    // compiled and their connections open before anything is measured.
+    // Round -1 is the warm-up (about the same number of jobs on every side, not reported): every worker's code
+    // is compiled and its connections open before anything is measured.
     for (let r = -1; r < rounds; r++) {
       const target = r < 0 ? warmup : jobs;
       // A. Approved actions through the intake, drained by Countersign's commit worker.
@@ -145,13 +149,12 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
 
       // B. The same number of jobs, same job options, for the plain BullMQ worker (same concurrency, same
       //    signed POST to the same executor, same HTTP client: src/executor/http-post.ts).
-      await baseQueue.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'commit', data: { action_id: `act_base_${r}_${i}` }, opts: { ...COMMIT_JOB_OPTIONS, jobId: `act_base_${r}_${i}` } })));
+      await plainJobs(baseQueue, String(r), total);
       const baseDrain = await drain(plain, baseQueue, total, async () => true);
 
       // I. The same again for the plain worker that also makes one INSERT per job (a reference).
-      const inserted = async () => Number((await svc.db.sql`select count(*)::int as n from bench_raw_insert`)[0]!.n);
       const insertedBefore = await inserted();
-      await insertQueue.addBulk(Array.from({ length: total }, (_, i) => ({ name: 'commit', data: { action_id: `act_base_i${r}_${i}` }, opts: { ...COMMIT_JOB_OPTIONS, jobId: `act_base_i${r}_${i}` } })));
+      await plainJobs(insertQueue, `i${r}`, total);
       const insertDrain = await drain(plainInsert, insertQueue, total, async () => (await inserted()) - insertedBefore >= total);
       if (r < 0) continue;
       perRound.push(total);
@@ -195,7 +198,7 @@ export async function runReleaseBench(opts: { jobs?: number; rounds?: number; cr
       },
       notes: [
         `each round: up to ${jobs} approved actions created through the intake (a separate API process) while the commit queue is paused, then drained by a worker-only Countersign process (concurrency ${CONCURRENCY}): claim with lease, re-checks, signed executor call, outcome + evidence; then the same number of jobs, same job options, drained by a plain BullMQ worker process at the same concurrency making the same signed POST to the same executor with Countersign's HTTP client (src/executor/http-post.ts)`,
-        `both drains are timed from resuming the queue until the same poll (every ${POLL_MS} ms) sees no job left in the queue and every executor call made, and for Countersign every action recorded committed`,
+        `every drain is timed from resuming the queue until the same poll (every ${POLL_MS} ms) sees no job left in the queue and every executor call made, and for Countersign and the floor every action recorded committed (for plain + INSERT every row inserted)`,
         "release floor: as many approved actions again through the intake, their commit jobs moved to a queue of their own and drained by a BullMQ worker process at the same concurrency that reads each row, claims it with commit.started, makes the executor call with Countersign's client and records the answer with commit.succeeded, through Countersign's own statements and group commits (bench/lib/floor-release.ts): no re-checks, read-ahead, plan check, rate limit, announcement or metrics",
         'plain + INSERT (a reference): the plain worker again, with one single-row INSERT (autocommit) per job after its call',
         `${rounds} interleaved rounds (countersign, floor, plain, plain + INSERT, countersign, …) after one warm-up round of ${warmup} jobs a side, not reported; medians with the spread; ratios per round`,

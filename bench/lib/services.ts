@@ -45,6 +45,10 @@ export async function benchServices(label: string, opts: { dbPoolMax?: number } 
       children.push(child);
       return child;
     },
+    /** The table of the one-INSERT references (bench/lib/child.ts `insert`, and `plain-worker` with `insert`). */
+    async createRawInsertTable() {
+      await db.sql`create table bench_raw_insert (id text primary key, agent_id text not null, body jsonb not null, created_at timestamptz not null default now())`;
+    },
     async agent(name: string) {
       return createAgent(db.db, { name, owner: 'bench', scopes: ['external_automation.*'] }, 'admin:bench');
     },

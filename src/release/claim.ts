@@ -170,17 +170,20 @@ function leaseByExecutor(deps: ReleaseDeps): Record<string, number> {
 }
 
 /** The lease of a claim of an action for `executor` (unconfigured: defaultLeaseMs). */
-export function leaseMsFor(deps: ReleaseDeps, executor: string | null): number {
+/** What a lease depends on: the executors' timeouts, the grace, and whether a rate-limit slot may be waited for. */
+type LeaseDeps = Pick<ReleaseDeps, 'config' | 'leaseGraceMs' | 'releaseGate'>;
+
+export function leaseMsFor(deps: LeaseDeps, executor: string | null): number {
   const e = executor ? deps.config.executors.find((x) => x.name === executor) : undefined;
   return e ? executorLeaseMs(deps, e) : defaultLeaseMs(deps);
 }
 
-function executorLeaseMs(deps: ReleaseDeps, e: ReleaseDeps['config']['executors'][number]): number {
+function executorLeaseMs(deps: LeaseDeps, e: ReleaseDeps['config']['executors'][number]): number {
   return e.timeout_ms + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS) + (e.rate_limit && deps.releaseGate ? MAX_INLINE_SLOT_WAIT_MS : 0);
 }
 
 /** An action whose executor is not configured is refused by the re-check; its lease only has to outlive that. */
-function defaultLeaseMs(deps: ReleaseDeps): number {
+function defaultLeaseMs(deps: LeaseDeps): number {
   return 10_000 + (deps.leaseGraceMs ?? DEFAULT_LEASE_GRACE_MS);
 }
 

@@ -86,8 +86,8 @@ function onePer<K extends object, R extends unknown[], T>(make: (key: K, ...rest
  * One write in flight: the next one gathers everything that arrives meanwhile. (Two in flight made smaller
  * batches and more statements per job, and was slower in bench/release.ts.)
  */
-const RELEASE_BATCH = { maxBatch: 64, maxInFlight: 1 };
-const READ_BATCH = { maxBatch: 64, maxInFlight: 2 };
+export const RELEASE_BATCH = { maxBatch: 64, maxInFlight: 1 };
+export const READ_BATCH = { maxBatch: 64, maxInFlight: 2 };
 
 const RELEASE_WRITE: NamedStatement = {
   name: 'release_write',
