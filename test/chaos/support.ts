@@ -7,9 +7,10 @@ import { createTestDb, type TestDb } from '../support/db';
 import { startTestExecutor } from '../support/executor-server';
 import { EXECUTOR_SECRET } from '../support/harness';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
+import { startSentinelGroup } from '../support/private-sentinel';
 import { REPO_ROOT, startServe, type ServeProcess } from '../support/process';
 
-type TestExecutor = Awaited<ReturnType<typeof startTestExecutor>>;
+export type TestExecutor = Awaited<ReturnType<typeof startTestExecutor>>;
 
 /**
  * What every chaos run stands on: its own test database, a private Redis (the run may flush or restart it),
@@ -107,6 +108,41 @@ export function sentinelChaosEnv(
 ): Record<string, string> {
   const { REDIS_URL: _none, ...env } = chaosEnv({ ...o, redisUrl: 'redis://unused' });
   return { ...env, REDIS_SENTINELS: group.sentinelsEnv, REDIS_SENTINEL_NAME: group.name };
+}
+
+/**
+ * What a Sentinel deployment test stands on: a sentinel group (`group`: startSentinelGroup's options), its own
+ * test database, the test executor, an API process and a worker process that reach Redis only through the
+ * sentinels (`env`, COUNTERSIGN_DEPENDENCY_WAIT_MS and `extra` added), and an agent's token. `close()` stops
+ * all of it; a start that fails part-way stops what it started.
+ */
+export async function startSentinelStack(o: {
+  prefix: string;
+  group: Parameters<typeof startSentinelGroup>[0];
+  executor?: Parameters<typeof startTestExecutor>[1];
+  extra?: Record<string, string>;
+}) {
+  const [group, db] = await Promise.all([startSentinelGroup(o.group), createTestDb()]);
+  let executor: TestExecutor | undefined;
+  let procs: ServeProcess[] = [];
+  const close = async () => {
+    await stopAll(procs);
+    await executor?.close();
+    await group.close();
+    await db.drop();
+  };
+  try {
+    executor = await startTestExecutor(EXECUTOR_SECRET, o.executor);
+    const env = sentinelChaosEnv(group, { databaseUrl: db.url, prefix: o.prefix, config: writeConfig(executor.url), extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(WAIT_BUDGET_MS), ...o.extra } });
+    const started = await Promise.allSettled([startApi('api', env), startWorker('worker', env)]);
+    procs = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
+    const { token } = await createAgent(db.db, { name: `${o.prefix}-bot`, scopes: ['external_automation.*'] }, 'admin:test');
+    return { group, db, executor, env, procs, token, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 /** The dependency wait budget the outage and deployment tests run with (COUNTERSIGN_DEPENDENCY_WAIT_MS). */

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exactlyOnceFigures, sentinelChaosEnv, readAction, repeatsWithoutTakeover, startApi, startWorker, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, type Sent } from '../chaos/support';
-import { createTestDb, type TestDb } from '../support/db';
-import { startTestExecutor } from '../support/executor-server';
-import { EXECUTOR_SECRET } from '../support/harness';
+import { exactlyOnceFigures, readAction, repeatsWithoutTakeover, startApi, stopAll, timedPost, waitFor, type Sent, startSentinelStack, type TestExecutor } from '../chaos/support';
+import type { TestDb } from '../support/db';
 import type { ServeProcess } from '../support/process';
-import { startSentinelGroup, type SentinelGroup } from '../support/private-sentinel';
-import { createAgent } from '../../src/auth/agents';
+import type { SentinelGroup } from '../support/private-sentinel';
 
 /**
  * Redis through Sentinel as production runs it (docs/operations.md, "Redis Sentinel"): the servers require a
@@ -17,31 +14,25 @@ import { createAgent } from '../../src/auth/agents';
 const SERVER_PASSWORD = 'srv-pass-Z9';
 const SENTINEL_PASSWORD = 'sent-pass-Q4';
 
+let stack: Awaited<ReturnType<typeof startSentinelStack>> | undefined;
 let group: SentinelGroup;
 let db: TestDb;
-let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let executor: TestExecutor;
 let procs: ServeProcess[] = [];
 let token: string;
 let baseEnv: Record<string, string>;
 
 beforeAll(async () => {
-  [group, db] = await Promise.all([startSentinelGroup({ replicas: 1, sentinels: 3, password: SERVER_PASSWORD, sentinelPassword: SENTINEL_PASSWORD }), createTestDb()]);
-  executor = await startTestExecutor(EXECUTOR_SECRET);
-  baseEnv = sentinelChaosEnv(group, {
-    databaseUrl: db.url,
+  stack = await startSentinelStack({
     prefix: 'sentinel-auth',
-    config: writeConfig(executor.url),
-    extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(WAIT_BUDGET_MS), REDIS_PASSWORD: SERVER_PASSWORD, REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD },
+    group: { replicas: 1, sentinels: 3, password: SERVER_PASSWORD, sentinelPassword: SENTINEL_PASSWORD },
+    extra: { REDIS_PASSWORD: SERVER_PASSWORD, REDIS_SENTINEL_PASSWORD: SENTINEL_PASSWORD },
   });
-  procs = await Promise.all([startApi('api', baseEnv), startWorker('worker', baseEnv)]);
-  ({ token } = await createAgent(db.db, { name: 'sentinel-auth-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+  ({ group, db, executor, procs, token, env: baseEnv } = stack);
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll(procs);
-  await executor?.close();
-  await group?.close();
-  await db?.drop();
+  await stack?.close();
 }, 60_000);
 
 /** Posts until one is accepted (a refusal is retried with the same key, as a client should); all answers kept. */

@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '../../src/config/env';
 import { redisTargetOf } from '../../src/queue/redis-target';
-import { exactlyOnceFigures, sentinelChaosEnv, readAction, repeatsWithoutTakeover, startApi, startWorker, steadyLoad, stopAll, timedPost, waitFor, writeConfig, WAIT_BUDGET_MS, WAIT_MARGIN_MS } from '../chaos/support';
-import { createTestDb, type TestDb } from '../support/db';
-import { startTestExecutor } from '../support/executor-server';
-import { EXECUTOR_SECRET } from '../support/harness';
+import { exactlyOnceFigures, readAction, repeatsWithoutTakeover, steadyLoad, timedPost, waitFor, WAIT_BUDGET_MS, WAIT_MARGIN_MS, startSentinelStack, type TestExecutor } from '../chaos/support';
+import type { TestDb } from '../support/db';
 import type { ServeProcess } from '../support/process';
-import { startSentinelGroup, type SentinelGroup } from '../support/private-sentinel';
-import { createAgent } from '../../src/auth/agents';
+import type { SentinelGroup } from '../support/private-sentinel';
 
 /**
  * Redis with failover (docs/operations.md, "Redis Sentinel"): a private primary, one replica and three
@@ -20,26 +17,25 @@ const CLIENTS = 6;
 const BUDGET_MS = WAIT_BUDGET_MS;
 const MARGIN_MS = WAIT_MARGIN_MS;
 
+let stack: Awaited<ReturnType<typeof startSentinelStack>> | undefined;
 let group: SentinelGroup;
 let db: TestDb;
-let executor: Awaited<ReturnType<typeof startTestExecutor>>;
+let executor: TestExecutor;
 let procs: ServeProcess[] = [];
 let token: string;
 
 beforeAll(async () => {
-  [group, db] = await Promise.all([startSentinelGroup({ replicas: 1, sentinels: 3 }), createTestDb()]);
   // Each call takes a little while, so commits are in flight when the primary dies.
-  executor = await startTestExecutor(EXECUTOR_SECRET, { respond: () => ({ status: 200, body: { ok: true }, delayMs: 20 + Math.floor(Math.random() * 60) }) });
-  const env = sentinelChaosEnv(group, { databaseUrl: db.url, prefix: 'sentinel', config: writeConfig(executor.url), extra: { COUNTERSIGN_DEPENDENCY_WAIT_MS: String(BUDGET_MS) } });
-  procs = await Promise.all([startApi('api', env), startWorker('worker', env)]);
-  ({ token } = await createAgent(db.db, { name: 'sentinel-bot', scopes: ['external_automation.*'] }, 'admin:test'));
+  stack = await startSentinelStack({
+    prefix: 'sentinel',
+    group: { replicas: 1, sentinels: 3 },
+    executor: { respond: () => ({ status: 200, body: { ok: true }, delayMs: 20 + Math.floor(Math.random() * 60) }) },
+  });
+  ({ group, db, executor, procs, token } = stack);
 }, 120_000);
 
 afterAll(async () => {
-  await stopAll(procs);
-  await executor?.close();
-  await group?.close();
-  await db?.drop();
+  await stack?.close();
 }, 60_000);
 
 
