@@ -1,7 +1,7 @@
 // The limiter's batching on its own Redis: concurrent takes share script calls, and the answers are exactly
 // those of takes made one after the other (GCRA per agent, applied in order).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRateLimiter, type RateLimiter } from '../../src/controls/rate-limit';
+import { createRateLimiter, RateLimitUnavailable, type RateLimiter } from '../../src/controls/rate-limit';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-redis';
 
 let redis: PrivateRedis;
@@ -94,6 +94,26 @@ describe('rate limiter batches', () => {
     } finally {
       await redis.start();
       await patient.close();
+    }
+  });
+
+  it('a take whose budget ran out while it waited for an earlier call is never sent: it costs the agent nothing', async () => {
+    const waitMs = 200;
+    const limiter = createRateLimiter({ kind: 'url', url: redis.url }, { prefix: 'rl-expired', defaultPerMinute: 600, waitMs });
+    const agent = { id: 'agt_expired', rateLimitPerMinute: 100 };
+    try {
+      await limiter.take(agent, 0); // connected, script loaded, nothing taken
+      const first = limiter.take(agent).catch((e: unknown) => e); // its call goes out
+      const second = limiter.take(agent).catch((e: unknown) => e); // queued behind it
+      // The event loop is held past both budgets: the second is still queued when its budget runs out.
+      const until = Date.now() + waitMs + 100;
+      while (Date.now() < until);
+      await first;
+      expect(await second).toBeInstanceOf(RateLimitUnavailable);
+      // The first was sent (and counted); the refused second never reached Redis.
+      expect((await limiter.take(agent, 0)).remaining).toBe(99);
+    } finally {
+      await limiter.close();
     }
   });
 });
